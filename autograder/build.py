@@ -1,0 +1,232 @@
+"""Build every assignment: master notebook → ``otter assign`` → validation → ``dist/<name>/``.
+
+``python -m autograder.build [NAME ...]`` builds the named assignments (default: all) into
+
+- ``dist/<name>/student.zip``: the student notebook, data and given code;
+- ``dist/<name>/autograder.zip``: the Gradescope bundle (tests, reference, grading checks);
+- ``dist/<name>/solution.ipynb``: the solution notebook (without outputs), for staff only.
+
+A bundle is only written when it passes validation: the solution notebook earns every point,
+the untouched student notebook earns none on any autograded question, and no hidden test,
+reference function or grading check appears in the student zip.  Work files go to ``build/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import shutil
+import sys
+import time
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import yaml
+
+from . import otter_cli
+from .inject import fill_notebook
+from .leaks import Secret, find_leaks, function_secrets, hidden_test_secrets
+from .manifest import REPO_ROOT, Manifest, discover
+from .scores import question_points, scores_by_question
+from .zips import read_texts, rezip, zip_folder
+
+DIST = REPO_ROOT / "dist"
+WORK = REPO_ROOT / "build"
+GRADING_PACKAGES = ("solutions", "autograder/checks")
+CONFIG_MARKER = "# ASSIGNMENT CONFIG"
+
+
+class BuildError(RuntimeError):
+    """The assignment did not build or did not pass validation; the message says why."""
+
+
+@dataclass(frozen=True)
+class Bundle:
+    name: str
+    student_zip: Path
+    autograder_zip: Path
+    solution_notebook: Path
+    points: dict
+
+
+def _bundle_requirements() -> str:
+    """The grading image's pins: ours, from pyproject.toml, less what only building needs."""
+    import tomllib
+
+    pins = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    skip = ("otter-grader", "pytest", "jupytext", "nbclient", "nbformat", "ipykernel")
+    return "\n".join(p for p in pins if not p.startswith(skip)) + "\n"
+
+
+def _copy_grading_packages(stage: Path, repo_root: Path) -> None:
+    """Grading code keeps its package paths in the bundle, so imports match the repository's."""
+    for package in GRADING_PACKAGES:
+        for source in sorted((repo_root / package).glob("*.py")):
+            target = stage / package / source.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    for parent in {Path(p).parts[0] for p in GRADING_PACKAGES}:
+        (stage / parent / "__init__.py").touch()
+
+
+def _configure(notebook: nbformat.NotebookNode, manifest: Manifest) -> None:
+    """Add what the build provides to the master's ASSIGNMENT CONFIG raw cell."""
+    cells = [c for c in notebook.cells if c.cell_type == "raw" and c.source.lstrip().startswith(CONFIG_MARKER)]
+    if len(cells) != 1:
+        raise BuildError(f"{manifest.master}: expected one '{CONFIG_MARKER}' raw cell, found {len(cells)}")
+    config = yaml.safe_load(cells[0].source) or {}
+    config.setdefault("name", manifest.name)
+    config["requirements"] = "requirements.txt"
+    config["python_version"] = "3.11"
+    config["files"] = sorted(set(config.get("files", [])) | {p.name for p in manifest.ship})
+    config["autograder_files"] = sorted(set(config.get("autograder_files", [])) | {"solutions", "autograder"})
+    config.setdefault("tests", {})["ok_format"] = False
+    cells[0].source = CONFIG_MARKER + "\n" + yaml.safe_dump(config, sort_keys=False)
+
+
+def stage_assignment(manifest: Manifest, stage: Path, repo_root: Path = REPO_ROOT) -> Path:
+    """Lay out everything ``otter assign`` needs in ``stage``; return the staged master."""
+    if stage.exists():
+        shutil.rmtree(stage)
+    shutil.copytree(
+        manifest.folder, stage, ignore=shutil.ignore_patterns("fixtures", "build.toml", "__pycache__", "results")
+    )
+    for shipped in manifest.ship:
+        shutil.copy2(shipped, stage / shipped.name)
+    _copy_grading_packages(stage, repo_root)
+    (stage / "requirements.txt").write_text(_bundle_requirements())
+    master = stage / manifest.master.name
+    notebook = nbformat.read(master, as_version=4)
+    _configure(notebook, manifest)
+    fill_notebook(notebook, manifest.reference.read_text())
+    nbformat.write(notebook, master)
+    return master
+
+
+def _stable_cell_ids(path: Path) -> None:
+    """Otter gives the cells it adds random ids; derive every id from the cell instead."""
+    notebook = nbformat.read(path, as_version=4)
+    for index, cell in enumerate(notebook.cells):
+        digest = hashlib.sha1(f"{index}:{cell.cell_type}:{cell.source}".encode()).hexdigest()
+        cell.id = digest[:8]
+    nbformat.write(notebook, path)
+
+
+def _collect(manifest: Manifest, otter_out: Path, dist: Path) -> Bundle:
+    dist.mkdir(parents=True, exist_ok=True)
+    for notebook in [otter_out / "student" / manifest.master.name, otter_out / "autograder" / manifest.master.name]:
+        _stable_cell_ids(notebook)
+    zips = sorted((otter_out / "autograder").glob("*-autograder_*.zip"))
+    if len(zips) != 1:
+        raise BuildError(f"{manifest.name}: otter assign wrote {len(zips)} autograder zips")
+    autograder_zip = rezip(zips[0], dist / "autograder.zip")
+    student_zip = zip_folder(otter_out / "student", dist / "student.zip")
+    solution = dist / "solution.ipynb"
+    shutil.copy2(otter_out / "autograder" / manifest.master.name, solution)
+    return Bundle(manifest.name, student_zip, autograder_zip, solution, question_points(autograder_zip))
+
+
+def _secrets(manifest: Manifest, autograder_zip: Path, repo_root: Path) -> list[Secret]:
+    shipped = {p.resolve() for p in manifest.ship}
+    secrets = []
+    for package in GRADING_PACKAGES:
+        for module in sorted((repo_root / package).glob("*.py")):
+            if module.resolve() not in shipped:
+                secrets += function_secrets(str(module.relative_to(repo_root)), module.read_text())
+    for name, text in read_texts(autograder_zip).items():
+        if name.startswith("tests/") and name.endswith(".py"):
+            secrets += hidden_test_secrets(name, text)
+    return secrets
+
+
+def _student_notebook(bundle: Bundle, workdir: Path) -> Path:
+    target = workdir / "stub"
+    if target.exists():
+        shutil.rmtree(target)
+    with zipfile.ZipFile(bundle.student_zip) as zf:
+        zf.extractall(target)
+    notebooks = sorted(target.glob("*.ipynb"))
+    if len(notebooks) != 1:
+        raise BuildError(f"{bundle.name}: the student zip holds {len(notebooks)} notebooks, expected 1")
+    return notebooks[0]
+
+
+def validate(bundle: Bundle, manifest: Manifest, workdir: Path, repo_root: Path = REPO_ROOT) -> list[str]:
+    """Every reason the bundle must not ship; empty when it is sound."""
+    problems = []
+    student_texts = read_texts(bundle.student_zip)
+    for name in student_texts:
+        if name.split("/")[0] in {"solutions", "autograder", "tests"}:
+            problems.append(f"student zip contains grading file {name}")
+    problems += [f"leak: {m}" for m in find_leaks(student_texts, _secrets(manifest, bundle.autograder_zip, repo_root))]
+
+    stub = _student_notebook(bundle, workdir)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        solution_run = pool.submit(otter_cli.run, bundle.autograder_zip, bundle.solution_notebook)
+        stub_run = pool.submit(otter_cli.run, bundle.autograder_zip, stub)
+        solution_scores = scores_by_question(solution_run.result())
+        stub_scores = scores_by_question(stub_run.result())
+    for question, points in sorted(bundle.points.items()):
+        got = solution_scores.get(question, 0.0)
+        if abs(got - points.total) > 1e-9:
+            problems.append(f"the solution misses points on {question}: {got:g} of {points.total:g}")
+        if stub_scores.get(question, 0.0) > 0:
+            problems.append(f"the untouched stub earns {stub_scores[question]:g} points on {question}")
+    return problems
+
+
+def build_assignment(manifest: Manifest, dist_root: Path = DIST, work_root: Path = WORK,
+                     repo_root: Path = REPO_ROOT) -> Bundle:
+    """Build and validate one assignment; raise BuildError (and remove its dist folder) if unsound."""
+    work = work_root / manifest.name
+    master = stage_assignment(manifest, work / "stage", repo_root)
+    otter_out = work / "otter"
+    if otter_out.exists():
+        shutil.rmtree(otter_out)
+    try:
+        otter_cli.assign(master, otter_out)
+    except otter_cli.OtterError as exc:
+        raise BuildError(f"{manifest.name}: {exc}") from exc
+    dist = dist_root / manifest.name
+    if dist.exists():
+        shutil.rmtree(dist)
+    bundle = _collect(manifest, otter_out, dist)
+    problems = validate(bundle, manifest, work, repo_root)
+    if problems:
+        shutil.rmtree(dist)
+        raise BuildError(f"{manifest.name} failed validation:\n  - " + "\n  - ".join(problems))
+    return bundle
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help="assignment folder names (default: all)")
+    args = parser.parse_args(argv)
+    manifests = discover()
+    if args.names:
+        known = {m.name: m for m in manifests}
+        missing = [n for n in args.names if n not in known]
+        if missing:
+            print(f"unknown assignment(s): {', '.join(missing)}; known: {', '.join(known)}", file=sys.stderr)
+            return 2
+        manifests = [known[n] for n in args.names]
+    failed = 0
+    for manifest in manifests:
+        start = time.perf_counter()
+        try:
+            bundle = build_assignment(manifest)
+        except BuildError as exc:
+            failed += 1
+            print(f"FAILED {exc}", file=sys.stderr)
+            continue
+        total = sum(p.total for p in bundle.points.values())
+        print(f"built {bundle.name}: {len(bundle.points)} autograded questions, {total:g} points, "
+              f"validated in {time.perf_counter() - start:.1f} s -> {bundle.autograder_zip.parent}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""Question point structure of a built bundle, and per-question scores from results.json.
+
+The points of every question's public and hidden test cases are read from the bundle's own test
+files (as otter resolves them), so fixture expectations never need a number typed in.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from otter.test_files import ExceptionTestFile
+
+
+@dataclass(frozen=True)
+class QuestionPoints:
+    public: float
+    hidden: float
+
+    @property
+    def total(self) -> float:
+        return self.public + self.hidden
+
+    def expected(self, outcome: str) -> float:
+        """Points for an outcome of autograder.fixtures: full, public or zero."""
+        return {"full": self.total, "public": self.public, "zero": 0.0}[outcome]
+
+
+def question_points(autograder_zip: Path) -> dict[str, QuestionPoints]:
+    """Question name → its public and hidden points, from the zip's ``tests/*.py``."""
+    points = {}
+    with zipfile.ZipFile(autograder_zip) as zf, tempfile.TemporaryDirectory() as tmp:
+        for name in sorted(zf.namelist()):
+            if name.startswith("tests/") and name.endswith(".py"):
+                path = Path(zf.extract(name, tmp))
+                test_file = ExceptionTestFile.from_file(str(path))
+                public = sum(tc.points for tc in test_file.test_cases if not tc.hidden)
+                hidden = sum(tc.points for tc in test_file.test_cases if tc.hidden)
+                points[path.stem] = QuestionPoints(float(public), float(hidden))
+    return points
+
+
+def scores_by_question(results: dict) -> dict[str, float]:
+    """Question name → score from a Gradescope results.json (rows without max_score skipped)."""
+    return {
+        test["name"]: float(test.get("score") or 0.0)
+        for test in results.get("tests", [])
+        if "max_score" in test
+    }

@@ -1,0 +1,48 @@
+"""Reproducible zip archives: sorted entries, fixed timestamps, so a rebuild gives the same bytes."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def _entry(name: str, executable: bool) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=_EPOCH)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = (0o755 if executable else 0o644) << 16
+    return info
+
+
+def zip_folder(folder: Path, destination: Path) -> Path:
+    """Zip every file under ``folder`` (paths relative to it) into ``destination``."""
+    files = sorted(p for p in Path(folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    with zipfile.ZipFile(destination, "w") as zf:
+        for path in files:
+            name = path.relative_to(folder).as_posix()
+            zf.writestr(_entry(name, bool(path.stat().st_mode & 0o111)), path.read_bytes())
+    return destination
+
+
+def rezip(source: Path, destination: Path) -> Path:
+    """Copy a zip's entries into ``destination`` sorted and with fixed timestamps."""
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(destination, "w") as dst:
+        for info in sorted(src.infolist(), key=lambda i: i.filename):
+            if info.is_dir() or "__pycache__" in info.filename:
+                continue
+            executable = bool((info.external_attr >> 16) & 0o111) or info.filename == "run_autograder"
+            dst.writestr(_entry(info.filename, executable), src.read(info))
+    return destination
+
+
+def read_texts(archive: Path) -> dict[str, str]:
+    """Entry name → decoded text for every entry of a zip that decodes as UTF-8."""
+    texts = {}
+    with zipfile.ZipFile(archive) as zf:
+        for name in zf.namelist():
+            try:
+                texts[name] = zf.read(name).decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+    return texts

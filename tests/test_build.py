@@ -1,0 +1,69 @@
+"""The build step on a toy assignment: it ships sound bundles and refuses unsound ones."""
+
+from __future__ import annotations
+
+import zipfile
+
+import pytest
+
+from autograder.build import BuildError, build_assignment
+from autograder.manifest import load_manifest
+from tests.toy_assignment import HIDDEN_TEST, write_toy_repo
+
+
+def _build(tmp_path, **toy_kwargs):
+    folder = write_toy_repo(tmp_path / "repo", **toy_kwargs)
+    manifest = load_manifest(folder, repo_root=tmp_path / "repo")
+    return build_assignment(manifest, tmp_path / "dist", tmp_path / "work", repo_root=tmp_path / "repo")
+
+
+def test_sound_assignment_builds_stable_reproducible_bundles(tmp_path):
+    bundle = _build(tmp_path)
+    assert sorted(p.name for p in (tmp_path / "dist" / "toy").iterdir()) == [
+        "autograder.zip", "solution.ipynb", "student.zip"]
+    assert bundle.points["double"].public == 1 and bundle.points["double"].hidden == 2
+    with zipfile.ZipFile(bundle.autograder_zip) as zf:
+        names = set(zf.namelist())
+    assert {"run_autograder", "setup.sh", "tests/double.py", "files/solutions/toy.py",
+            "files/autograder/checks/toy.py"} <= names
+    with zipfile.ZipFile(bundle.student_zip) as zf:
+        student_names = zf.namelist()
+    assert student_names == ["toy.ipynb"]
+    first = bundle.autograder_zip.read_bytes(), bundle.student_zip.read_bytes()
+    again = build_assignment(load_manifest(tmp_path / "repo" / "assignments" / "toy", tmp_path / "repo"),
+                             tmp_path / "dist", tmp_path / "work", repo_root=tmp_path / "repo")
+    assert (again.autograder_zip.read_bytes(), again.student_zip.read_bytes()) == first
+
+
+def test_reference_injected_into_solution_only(tmp_path):
+    bundle = _build(tmp_path)
+    assert "return 2 * x" in bundle.solution_notebook.read_text()
+    with zipfile.ZipFile(bundle.student_zip) as zf:
+        assert "return 2 * x" not in zf.read("toy.ipynb").decode()
+
+
+def test_solution_missing_a_point_fails_the_build(tmp_path):
+    wrong = 'def double(x):\n    """Off by one above 20."""\n    return 2 * x + (x > 20)\n'
+    with pytest.raises(BuildError, match="solution misses points on double: 1 of 3"):
+        _build(tmp_path, reference=wrong)
+    assert not (tmp_path / "dist" / "toy").exists()
+
+
+def test_stub_earning_points_fails_the_build(tmp_path):
+    lenient = "def test_double_public(double):\n    assert double(2) in (4, None)"
+    with pytest.raises(BuildError, match="untouched stub earns 1 points on double"):
+        _build(tmp_path, public_test=lenient)
+
+
+def test_hidden_test_in_student_zip_fails_the_build(tmp_path):
+    prose = "Double a number. For reference, the grader runs:\n\n" + HIDDEN_TEST.split('"""\n', 2)[-1]
+    with pytest.raises(BuildError, match=r"leak: tests/double.py:test_double_hidden appears in toy.ipynb"):
+        _build(tmp_path, prose=prose)
+
+
+def test_reference_in_student_zip_fails_the_build(tmp_path):
+    reference = ('def double(x):\n    """2x."""\n    doubled_value_of_the_input = x + x  # twice\n'
+                 '    return doubled_value_of_the_input\n')
+    prose = "Hint:\n\n    doubled_value_of_the_input = x + x  # twice\n    return doubled_value_of_the_input"
+    with pytest.raises(BuildError, match=r"leak: solutions/toy.py:double appears in toy.ipynb"):
+        _build(tmp_path, reference=reference, prose=prose)
