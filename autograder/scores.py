@@ -49,3 +49,19 @@ def scores_by_question(results: dict) -> dict[str, float]:
         for test in results.get("tests", [])
         if "max_score" in test
     }
+
+
+def score_namespace(autograder_zip: Path, namespace: dict) -> dict[str, float]:
+    """Question name → score of the zip's test files run against a namespace, in this process.
+
+    This is what ``otter run`` does after executing a notebook, without the notebook: for our own
+    fixture submissions only (it runs their code here, so it is no way to grade a student).
+    """
+    scores = {}
+    with zipfile.ZipFile(autograder_zip) as zf, tempfile.TemporaryDirectory() as tmp:
+        for name in sorted(zf.namelist()):
+            if name.startswith("tests/") and name.endswith(".py"):
+                test_file = ExceptionTestFile.from_file(zf.extract(name, tmp))
+                test_file.run(namespace)
+                scores[Path(name).stem] = float(test_file.score)
+    return scores
