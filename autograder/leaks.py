@@ -13,8 +13,9 @@ import re
 from dataclasses import dataclass
 
 _SPACE = re.compile(r"\s+")
-# Shorter snippets (``return x``) are too generic to call a leak.
-MIN_SNIPPET = 60
+# Shorter bodies (``return c * beta``, ``return fn(*args, **kwargs)``) are too generic to call
+# a leak; a one-line body such as ``return F.softplus(-labels * scores).mean()`` is caught.
+MIN_SNIPPET = 30
 
 
 def _squash(text: str) -> str:
