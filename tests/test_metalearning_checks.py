@@ -7,14 +7,12 @@ pass its hidden check, ``public`` or ``zero`` must fail it.
 Where a fixture leaves a graded function exactly as in the reference (same code, and every global
 it reads is the same object), the check's outcome is by construction the reference's, so it is
 taken from the reference run instead of being recomputed (this keeps the suite at ~20 s instead of
-~100 s); ``METALEARNING_CHECKS_FULL=1`` recomputes every pair.
+~100 s); ``METALEARNING_CHECKS_FULL=1`` recomputes every pair. The matrix plumbing is shared with
+the other assignments in ``tests/check_matrix.py``.
 """
 
 from __future__ import annotations
 
-import inspect
-import os
-import types
 from pathlib import Path
 
 import numpy as np
@@ -22,122 +20,35 @@ import pytest
 
 from autograder.checks import metalearning as checks
 from autograder.checks.isolation import delegate, substituted, substituted_globals
-from autograder.fixtures import Fixture, _stub, fixture_namespace, load_fixtures
 from solutions import metalearning as reference
+from tests.check_matrix import CheckMatrix, outcome
 
 ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = load_fixtures(ROOT / "assignments" / "metalearning" / "fixtures")
-ANSWERS = list(checks.QUESTIONS)
-REFERENCE_SOURCE = inspect.getsource(reference)
+# METALEARNING_CHECKS_FULL=1 runs every check on every fixture even where the fixture left the
+# graded function exactly as in the reference (see tests/check_matrix.py).
+MATRIX = CheckMatrix(checks, reference, ROOT / "assignments" / "metalearning" / "fixtures",
+                     full_env="METALEARNING_CHECKS_FULL")
+FIXTURES = MATRIX.fixtures
+ANSWERS = MATRIX.answers
 
 # fixtures with deliberate mistakes divide by zero or overflow; that is their point
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
-
-def _namespace(fixture: Fixture) -> dict:
-    return fixture_namespace(fixture, REFERENCE_SOURCE, ANSWERS)
-
-
-def _reference_namespace() -> dict:
-    namespace: dict = {"__name__": "reference_notebook"}
-    exec(compile(REFERENCE_SOURCE, "<reference>", "exec"), namespace)
-    return namespace
-
-
-_REFERENCE_NS = _reference_namespace()
-
-
-def _outcome(check, namespace) -> str | None:
-    """None when the check passes, else its failure message."""
-    try:
-        check(namespace)
-    except AssertionError as exc:
-        return str(exc)
-    return None
-
-
-def _fixture_cases():
-    for fixture in FIXTURES:
-        for question in ANSWERS:
-            yield pytest.param(fixture, question, id=f"{fixture.name}-{question}")
+_outcome = outcome
+_reference_namespace = MATRIX.reference_namespace
 
 
 def test_fixtures_exist_and_cover_every_question():
-    assert FIXTURES, "no fixtures found"
-    names = {f.name for f in FIXTURES}
-    assert len(names) == len(FIXTURES)
-    for question in ANSWERS:
-        mistakes = [f for f in FIXTURES if f.outcome(question) != "full"]
-        assert mistakes, f"no mistake fixture for {question}"
-    for fixture in FIXTURES:
-        assert fixture.base == "solution"
-        assert set(fixture.expect) <= set(ANSWERS), fixture.name
-        assert set(fixture.defined_names()) & set(ANSWERS), fixture.name
-
-
-_OUTCOMES: dict[tuple[str, str], str | None] = {}
-_MISSING = object()
-# METALEARNING_CHECKS_FULL=1 runs every check on every fixture even where the fixture left the
-# graded function exactly as in the reference (see _unchanged_from_reference).
-FULL_MATRIX = os.environ.get("METALEARNING_CHECKS_FULL") == "1"
-
-
-def _global_names(code: types.CodeType) -> set[str]:
-    names = set(code.co_names)
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            names |= _global_names(const)
-    return names
-
-
-def _unchanged_from_reference(namespace: dict, question: str) -> bool:
-    """True when ``namespace[question]`` is the reference function's code and every global it
-    can look up (other than graded names, which the check binds to the reference anyway) is the
-    very same object as in the reference namespace: its check outcome is then the reference's."""
-    fn, ref_fn = namespace.get(question), _REFERENCE_NS[question]
-    if type(fn) is not types.FunctionType or fn.__code__ != ref_fn.__code__ \
-            or fn.__defaults__ != ref_fn.__defaults__ or fn.__kwdefaults__ != ref_fn.__kwdefaults__:
-        return False
-    return all(name in ANSWERS or namespace.get(name, _MISSING) is _REFERENCE_NS.get(name, _MISSING)
-               for name in _global_names(fn.__code__))
-
-
-def _fixture_outcome(fixture: Fixture, question: str) -> str | None:
-    """The check's outcome on a fresh namespace of the fixture (cached)."""
-    key = (fixture.name, question)
-    if key not in _OUTCOMES:
-        namespace = _namespace(fixture)
-        if not FULL_MATRIX and _unchanged_from_reference(namespace, question):
-            _OUTCOMES[key] = _fixture_outcome_reference(question)
-        else:
-            _OUTCOMES[key] = _outcome(checks.CHECKS[question], namespace)
-    return _OUTCOMES[key]
-
-
-def _fixture_outcome_reference(question: str) -> str | None:
-    key = ("<reference>", question)
-    if key not in _OUTCOMES:
-        _OUTCOMES[key] = _outcome(checks.CHECKS[question], _reference_namespace())
-    return _OUTCOMES[key]
+    MATRIX.assert_fixtures_cover_every_question()
 
 
 def test_shortcut_never_applies_to_a_redefined_function():
-    for fixture in FIXTURES:
-        namespace = _namespace(fixture)
-        for name in set(fixture.defined_names()) & set(ANSWERS):
-            assert not _unchanged_from_reference(namespace, name), (fixture.name, name)
+    MATRIX.assert_no_redefinition_is_taken_for_the_reference()
 
 
-@pytest.mark.parametrize("fixture, question", list(_fixture_cases()))
+@pytest.mark.parametrize("fixture, question", MATRIX.cases())
 def test_fixture_outcome(fixture, question):
-    message = _fixture_outcome(fixture, question)
-    expected = fixture.outcome(question)
-    if expected == "full":
-        assert message is None, f"{fixture.name}: {question} should pass its hidden check: {message}"
-    else:
-        assert message is not None, f"{fixture.name}: {question} ({expected}) passed its hidden check"
-        assert message.startswith(f"{question}: "), message
-        assert len(message) < 300
+    MATRIX.assert_fixture_outcome(fixture, question)
 
 
 @pytest.mark.parametrize("question", ANSWERS)
@@ -145,38 +56,15 @@ def test_reference_passes(question):
     assert _outcome(checks.CHECKS[question], _reference_namespace()) is None
 
 
-def _stub_namespace() -> dict:
-    """The solution notebook with every answer an untouched otter stub (returns None)."""
-    namespace = _reference_namespace()
-    namespace.update({name: _stub for name in ANSWERS})
-    return namespace
-
-
-def _source_lines(module) -> set[str]:
-    return {line.strip() for line in inspect.getsource(module).splitlines() if len(line.strip()) > 12}
-
-
 @pytest.mark.parametrize("question", ANSWERS)
 def test_stub_fails_with_a_short_safe_message(question):
-    message = _outcome(checks.CHECKS[question], _stub_namespace())
-    assert message is not None
-    assert message.startswith(f"{question}: ")
-    assert len(message) < 300
-    assert "\n" not in message
-    for line in _source_lines(reference) | _source_lines(checks):
-        if not line.startswith(("#", '"""')) and line not in ('"""', "else:", "return"):
-            assert line not in message, line
+    MATRIX.assert_stub_fails_safely(question)
 
 
 @pytest.mark.parametrize("question", ANSWERS)
 def test_checks_are_deterministic(question):
     """Two gradings of the same submission give the same outcome and message."""
-    for make in (_reference_namespace, _stub_namespace):
-        assert _outcome(checks.CHECKS[question], make()) == _outcome(checks.CHECKS[question], make())
-    for fixture in FIXTURES:
-        if question in fixture.defined_names():
-            first = _fixture_outcome(fixture, question)
-            assert _outcome(checks.CHECKS[question], _namespace(fixture)) == first, fixture.name
+    MATRIX.assert_deterministic(question)
 
 
 def _hostile_outputs():

@@ -284,3 +284,67 @@ def gradient(output: "torch.Tensor", inputs: "torch.Tensor", weights: "torch.Ten
 
 def is_plain_function(fn: Any) -> bool:
     return type(fn) is types.FunctionType
+
+
+def to_int(value: Any, *, question: str, case: str = "", what: str = "returned") -> int:
+    """A Python int from a returned integer (Python or NumPy integer, or 0-d integer ndarray).
+
+    Floats (even integral ones), bools, tensors and containers are rejected: the API asks for an
+    int. The value's own ``__index__``/``__int__`` of a hostile subclass is not called.
+    """
+    x: int | None = None
+    kind = type(value)
+    if issubclass(kind, (bool, np.bool_)):
+        x = None
+    elif issubclass(kind, int):
+        x = int.__index__(value)  # a plain int, also for a subclass
+    elif kind in (np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64):
+        x = int(np.array(value, dtype=np.int64)[()])
+    elif issubclass(kind, np.ndarray):
+        base = np.ndarray.view(value, np.ndarray)
+        if base.ndim == 0 and base.dtype.kind in "iu":
+            x = int(np.array(base, dtype=np.int64)[()])
+    if x is None:
+        fail(question, f"{what} {describe(value)}{_case(case)}; expected an int")
+    return x
+
+
+def first_check_failure(exc: BaseException) -> str | None:
+    """The message of the first :class:`CheckFailed` in ``exc`` or its exception group."""
+    if isinstance(exc, CheckFailed):
+        return str(exc)
+    for inner in getattr(exc, "exceptions", ()) or ():
+        found = first_check_failure(inner)
+        if found:
+            return found
+    return None
+
+
+def run_properties(question: str, *properties: Callable[[], None]) -> None:
+    """Run hypothesis properties (or plain callables) in order; re-raise the first failure as a
+    short ``AssertionError`` ``"<question>: <what>"``.
+
+    A property that failed on an input and then passed on the same input (hypothesis' ``Flaky``)
+    is reported as not reproducible; anything else that escapes (student code that broke
+    hypothesis itself) as a check that could not evaluate the function: never a traceback.
+    """
+    from hypothesis.errors import Flaky  # hypothesis is only needed where properties run
+
+    for prop in properties:
+        try:
+            prop()
+        except KeyboardInterrupt:
+            raise
+        except CheckFailed as exc:
+            message = str(exc)
+        except Flaky as exc:  # FlakyFailure included: the same input passed once and failed once
+            inner = first_check_failure(exc)
+            message = (f"{inner} (not reproducible)" if inner else
+                       f"{question}: results are not reproducible (same input, different outcome)")
+        except BaseException as exc:  # noqa: BLE001 - e.g. student code broke hypothesis itself
+            inner = first_check_failure(exc)
+            message = inner or (f"{question}: the hidden check could not evaluate this function "
+                                f"({_safe_name(type.__getattribute__(type(exc), '__name__'))})")
+        else:
+            continue
+        raise AssertionError(shorten(message)) from None

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import types
 from contextlib import ExitStack, contextmanager
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 _MISSING = object()
 
@@ -80,3 +80,21 @@ def delegate(fn: Callable, name: str) -> Callable:
 
     dependency.__name__ = dependency.__qualname__ = name
     return dependency
+
+
+@contextmanager
+def isolated(env: Mapping, question: str, reference: Any, questions: Iterable[str]) -> Iterator[Callable]:
+    """The student's function for ``question`` from the notebook namespace ``env``, with every
+    *other* graded name in ``questions`` bound to a :func:`delegate` of the ``reference`` module's
+    function in its globals (and in ``env``) while the block runs; restored on exit.
+
+    A missing or non-callable ``question`` fails with the short message of
+    :func:`compare.student_function`.
+    """
+    from autograder.checks.compare import student_function
+
+    fn = student_function(env, question)
+    replacements = {name: delegate(getattr(reference, name), name)
+                    for name in questions if name != question}
+    with substituted_globals(fn, replacements, env):
+        yield fn

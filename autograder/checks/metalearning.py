@@ -12,17 +12,15 @@ property that failed; nothing else (no test source, reference code or hidden inp
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import Callable, Iterator
+from typing import Callable
 
 import numpy as np
 import torch
 from hypothesis import example, given
 from hypothesis import strategies as st
-from hypothesis.errors import Flaky
 
 from autograder.checks import compare as C
-from autograder.checks.isolation import delegate, substituted_globals
+from autograder.checks.isolation import isolated
 from autograder.checks.settings import GRADING
 
 from solutions import metalearning as reference
@@ -38,47 +36,12 @@ DT = torch.float64
 # ------------------------------------------------------------------------------------------------
 
 
-@contextmanager
-def _isolated(env: dict, question: str) -> Iterator[Callable]:
-    """The student's function for ``question``, with every other graded name bound to the
-    reference implementation in its globals (restored on exit)."""
-    fn = C.student_function(env, question)
-    replacements = {name: delegate(getattr(reference, name), name)
-                    for name in QUESTIONS if name != question}
-    with substituted_globals(fn, replacements, env):
-        yield fn
+def _isolated(env: dict, question: str):
+    """The student's function for ``question``, every other graded name bound to the reference."""
+    return isolated(env, question, reference, QUESTIONS)
 
 
-def _run(question: str, *properties: Callable[[], None]) -> None:
-    """Run hypothesis properties in order; re-raise the first failure as a short AssertionError."""
-    for prop in properties:
-        try:
-            prop()
-        except KeyboardInterrupt:
-            raise
-        except C.CheckFailed as exc:
-            message = str(exc)
-        except Flaky as exc:  # FlakyFailure included: the same input passed once and failed once
-            inner = _first_check_failure(exc)
-            message = (f"{inner} (not reproducible)" if inner else
-                       f"{question}: results are not reproducible (same input, different outcome)")
-        except BaseException as exc:  # noqa: BLE001 - e.g. student code broke hypothesis itself
-            inner = _first_check_failure(exc)
-            message = inner or f"{question}: the hidden check could not evaluate this function " \
-                               f"({C._safe_name(type(exc).__name__)})"
-        else:
-            continue
-        raise AssertionError(C.shorten(message)) from None
-
-
-def _first_check_failure(exc: BaseException) -> str | None:
-    if isinstance(exc, C.CheckFailed):
-        return str(exc)
-    for inner in getattr(exc, "exceptions", ()) or ():
-        found = _first_check_failure(inner)
-        if found:
-            return found
-    return None
+_run = C.run_properties
 
 
 def _rng(seed: int) -> np.random.Generator:

@@ -1,0 +1,288 @@
+"""The hidden checks of the MAML-vs-ES assignment against its fixture submissions.
+
+Every fixture × question outcome must match the fixture's expectation on the hidden check
+(``full`` passes, ``public``/``zero`` fail); the reference passes; the untouched stub fails every
+check with a short message free of source; two gradings agree. The plumbing (namespaces, cached
+outcomes) is shared with the other assignments in ``tests/check_matrix.py``;
+``MAML_ES_CHECKS_FULL=1`` recomputes every pair instead of reusing outcomes of identical code.
+
+Further tests pin the oracles the checks rely on (finite differences, autograd, the reference),
+the safety of the checks against hostile return values, isolation, and the clean-up of leaked
+saved-tensors hooks.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from autograder.checks import maml_es as checks
+from solutions import maml_es as reference
+from tests.check_matrix import CheckMatrix, outcome
+
+torch.set_num_threads(1)
+
+ROOT = Path(__file__).resolve().parents[1]
+MATRIX = CheckMatrix(checks, reference, ROOT / "assignments" / "maml-es" / "fixtures",
+                     full_env="MAML_ES_CHECKS_FULL")
+ANSWERS = MATRIX.answers
+DT = torch.float64
+
+
+def test_fixtures_exist_and_cover_every_question():
+    MATRIX.assert_fixtures_cover_every_question()
+    for question in ANSWERS:
+        alternatives = [f for f in MATRIX.fixtures
+                        if question in f.defined_names() and f.outcome(question) == "full"]
+        assert alternatives, f"no correct alternative for {question}"
+
+
+def test_shortcut_never_applies_to_a_redefined_function():
+    MATRIX.assert_no_redefinition_is_taken_for_the_reference()
+
+
+@pytest.mark.parametrize("fixture, question", MATRIX.cases())
+def test_fixture_outcome(fixture, question):
+    MATRIX.assert_fixture_outcome(fixture, question)
+
+
+@pytest.mark.parametrize("question", ANSWERS)
+def test_reference_passes(question):
+    assert MATRIX.reference_outcome(question) is None
+
+
+@pytest.mark.parametrize("question", ANSWERS)
+def test_stub_fails_with_a_short_safe_message(question):
+    MATRIX.assert_stub_fails_safely(question)
+
+
+@pytest.mark.parametrize("question", ANSWERS)
+def test_checks_are_deterministic(question):
+    MATRIX.assert_deterministic(question)
+
+
+def test_checks_are_fast_on_the_reference():
+    """Budget: about 3 s per check and 15 s in all on a laptop core (generous bounds here)."""
+    namespace = MATRIX.reference_namespace()
+    elapsed = {}
+    for question in ANSWERS:
+        start = time.perf_counter()
+        assert outcome(checks.CHECKS[question], namespace) is None
+        elapsed[question] = time.perf_counter() - start
+    assert max(elapsed.values()) < 8.0, elapsed
+    assert sum(elapsed.values()) < 30.0, elapsed
+
+
+# ------------------------------------------------------------------------------------------------
+# Hostile or malformed return values, isolation, hooks
+# ------------------------------------------------------------------------------------------------
+
+
+class _AlwaysEqual(torch.Tensor):
+    def __eq__(self, other):
+        return True
+
+
+class _LyingDict(dict):
+    def __getitem__(self, key):
+        return 1.0 if key == "seconds" else 1
+
+
+def _hostile_functions():
+    def maml_outer_gradient(theta, support_loss, query_loss, inner_lr, num_steps):
+        return torch.zeros_like(theta).as_subclass(_AlwaysEqual)
+
+    def fomaml_gradient(theta, support_loss, query_loss, inner_lr, num_steps):
+        return [0.0] * theta.numel()
+
+    def reptile_update(theta, support_loss, inner_lr, num_steps, outer_lr):
+        raise SystemExit(0)
+
+    def es_gradient(objective, theta, sigma, num_pairs, generator):
+        return torch.full_like(theta, float("nan"))
+
+    def make_mlp(num_layers, hidden):
+        return lambda x: x
+
+    def saved_tensor_bytes(fn):
+        return True
+
+    def profile_meta_step(method, num_steps, num_layers, hidden, device="cpu"):
+        return _LyingDict()
+
+    return [maml_outer_gradient, fomaml_gradient, reptile_update, es_gradient, make_mlp,
+            saved_tensor_bytes, profile_meta_step]
+
+
+@pytest.mark.parametrize("fn", _hostile_functions(), ids=lambda f: f.__name__)
+def test_hostile_return_values_fail(fn):
+    namespace = MATRIX.reference_namespace()
+    namespace[fn.__name__] = fn
+    message = outcome(checks.CHECKS[fn.__name__], namespace)
+    assert message is not None and message.startswith(f"{fn.__name__}: "), message
+    assert len(message) < 300
+
+
+def test_exception_messages_name_only_the_type():
+    namespace = MATRIX.reference_namespace()
+
+    def es_gradient(objective, theta, sigma, num_pairs, generator):
+        raise RuntimeError("SECRET " * 100)
+
+    namespace["es_gradient"] = es_gradient
+    message = outcome(checks.check_es_gradient, namespace)
+    assert message is not None and "raised RuntimeError" in message and "SECRET" not in message
+
+
+def test_profile_is_graded_with_the_reference_dependencies():
+    """Broken dependencies do not cost profile_meta_step its hidden points."""
+    namespace = MATRIX.reference_namespace()
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError
+
+    for name in ("maml_outer_gradient", "es_gradient", "saved_tensor_bytes", "make_mlp"):
+        namespace[name] = broken
+    assert outcome(checks.check_profile_meta_step, namespace) is None
+    assert all(namespace[name] is broken for name in
+               ("maml_outer_gradient", "es_gradient", "saved_tensor_bytes", "make_mlp"))
+
+
+def test_leaked_hooks_are_detected_and_removed():
+    fixture = next(f for f in MATRIX.fixtures if f.name == "saved_bytes_leaks_hooks")
+    message = outcome(checks.check_saved_tensor_bytes, MATRIX.namespace(fixture))
+    assert message is not None and "hooks active" in message
+    assert not checks._hooks_active()
+    # hooks leaked before the check (e.g. by a public test) are removed first, then detected again
+    hooks = torch.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: t)
+    hooks.__enter__()
+    assert checks._hooks_active()
+    assert outcome(checks.check_saved_tensor_bytes, MATRIX.namespace(fixture)) == message
+    assert not checks._hooks_active()
+
+
+def test_side_effects_of_one_question_do_not_reach_the_next_check():
+    """Grad mode switched off, hooks disabled or left pushed, default dtype changed by student code
+    in one check are undone when that check ends."""
+    namespace = MATRIX.reference_namespace()
+
+    def maml_outer_gradient(theta, support_loss, query_loss, inner_lr, num_steps):
+        torch.set_grad_enabled(False)
+        torch.set_default_dtype(torch.float64)
+        torch.autograd.graph.saved_tensors_hooks(lambda t: None, lambda t: None).__enter__()
+        torch._C._autograd._saved_tensors_hooks_disable("student")
+        return None
+
+    namespace["maml_outer_gradient"] = maml_outer_gradient
+    assert outcome(checks.check_maml_outer_gradient, namespace) is not None
+    assert torch.is_grad_enabled() and torch.get_default_dtype() == torch.float32
+    assert not checks._hooks_active()
+    assert outcome(checks.check_profile_meta_step, MATRIX.reference_namespace()) is None
+
+
+def test_hook_detection_without_the_private_api(monkeypatch):
+    monkeypatch.setattr(checks, "_top_hooks", None)
+    assert not checks._hooks_active()
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: t):
+        assert checks._hooks_active()
+    assert not checks._hooks_active()
+
+
+# ------------------------------------------------------------------------------------------------
+# The oracles the checks rely on
+# ------------------------------------------------------------------------------------------------
+
+
+def _numeric_gradient(f, x, h=1e-6):
+    return np.array([(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(x.size)])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_quartic_oracle_against_autograd_and_finite_differences(seed):
+    support, _, theta, _ = checks._quartic_problem(4, 5, 0.3, seed)
+    loss = support.loss()
+    t = torch.tensor(theta, dtype=DT, requires_grad=True)
+    (g,) = torch.autograd.grad(loss(t), t)
+    np.testing.assert_allclose(support.grad(theta), g.numpy(), rtol=1e-10, atol=1e-12)
+    H = torch.autograd.functional.hessian(loss, torch.tensor(theta, dtype=DT)).numpy()
+    np.testing.assert_allclose(support.hessian(theta), H, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("family", ["quartic", "tanh"])
+@pytest.mark.parametrize("num_steps", [0, 1, 3])
+def test_maml_oracle_against_reference_and_finite_differences(family, num_steps):
+    if family == "quartic":
+        support, query, theta, lr = checks._quartic_problem(3, 4, 0.35, 7)
+    else:
+        support, query, theta, lr = checks._tanh_problem(2, 0.35, 7)
+    oracle = checks._maml_oracle(support, query, theta, lr, num_steps)
+    ref = reference.maml_outer_gradient(torch.tensor(theta, dtype=DT), support.loss(),
+                                        query.loss(), lr, num_steps).numpy()
+    np.testing.assert_allclose(oracle, ref, rtol=1e-9, atol=1e-12)
+
+    def adapted_query_loss(x):
+        with torch.no_grad():
+            q = query.loss()(torch.tensor(checks._inner_iterates(support, x, lr, num_steps)[-1]))
+        return float(q)
+
+    np.testing.assert_allclose(oracle, _numeric_gradient(adapted_query_loss, theta),
+                               rtol=1e-5, atol=1e-7)
+
+
+def test_the_oracle_tells_the_factor_order_apart():
+    """On the checks' loss families the reversed product differs far beyond the tolerance."""
+    for family in ("quartic", "tanh"):
+        if family == "quartic":
+            support, query, theta, lr = checks._quartic_problem(4, 5, 0.35, 2)
+        else:
+            support, query, theta, lr = checks._tanh_problem(2, 0.35, 3)
+        iterates = checks._inner_iterates(support, theta, lr, 3)
+        v = query.grad(iterates[-1])
+        for i in range(3):  # reversed order
+            v = v - lr * support.hessian(iterates[i]) @ v
+        right = checks._maml_oracle(support, query, theta, lr, 3)
+        assert np.max(np.abs(v - right)) > 1e-4 * np.max(np.abs(right)), family
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("n", [1, 4])
+def test_saved_bytes_closed_forms_match_an_independent_count(n, dtype):
+    """Closed forms of the check against the reference and, where every graph stays alive, a plain
+    count of every pack (peak = total there)."""
+    for name, (fn, expected) in checks._bytes_cases(n, dtype).items():
+        assert reference.saved_tensor_bytes(fn) == expected, name
+        if "freed" not in name:
+            total = [0]
+
+            def pack(t):
+                total[0] += t.numel() * t.element_size()
+                return t
+
+            with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+                fn()
+            assert total[0] == expected, name
+
+
+def test_es_properties_hold_for_the_reference_draw_and_a_redraw():
+    """The exact antithetic identity the check uses: same seed ⇒ estimate = mean (δᵀg)δ."""
+    rng = np.random.default_rng(0)
+    J = checks._Quadratic.random(rng, 4)
+    theta = rng.standard_normal(4)
+    g = J.gradient(theta)
+    est = reference.es_gradient(J.objective(), torch.tensor(theta), 0.3, 5,
+                                torch.Generator().manual_seed(3)).numpy()
+    deltas = torch.randn(5, 4, generator=torch.Generator().manual_seed(3), dtype=DT).numpy()
+    np.testing.assert_allclose(est, (deltas @ g) @ deltas / 5, rtol=1e-9, atol=1e-12)
+
+
+def test_profile_trends_of_the_reference():
+    """The numbers the profile check's thresholds are set against."""
+    maml = [reference.profile_meta_step("maml", k, 1, 8)["bytes"] for k in (1, 2, 3, 4)]
+    es = [reference.profile_meta_step("es", k, 1, 8)["bytes"] for k in (1, 2, 3, 4)]
+    slope, r2 = checks._r_squared(np.arange(1.0, 5.0), np.array(maml, dtype=float))
+    assert slope > 0 and r2 > 0.999
+    assert max(es) == min(es) > 0
