@@ -129,13 +129,25 @@ def _collect(manifest: Manifest, otter_out: Path, dist: Path) -> Bundle:
     return Bundle(manifest.name, student_zip, autograder_zip, solution, question_points(autograder_zip))
 
 
-def _secrets(manifest: Manifest, autograder_zip: Path, repo_root: Path) -> list[Secret]:
-    shipped = {p.resolve() for p in manifest.ship}
+def _secrets(autograder_zip: Path, repo_root: Path) -> list[Secret]:
+    """What must stay out of the student zip: every function body of the grading packages
+    (reference solutions, checks) except the shipped given code, and every hidden test.
+
+    A grading-check helper whose body also occurs in given code that some assignment ships (a
+    one-line generic helper such as seeding a generator) is public already and is dropped;
+    reference-solution bodies are never dropped.
+    """
+    every_ship = {p.resolve() for m in discover(repo_root / "assignments") for p in m.ship}
+    given_code = {"given code": "\n".join(path.read_text() for path in sorted(every_ship))}
     secrets = []
     for package in GRADING_PACKAGES:
         for module in sorted((repo_root / package).glob("*.py")):
-            if module.resolve() not in shipped:
-                secrets += function_secrets(str(module.relative_to(repo_root)), module.read_text())
+            if module.resolve() in every_ship:
+                continue
+            found = function_secrets(str(module.relative_to(repo_root)), module.read_text())
+            if package != "solutions":
+                found = [s for s in found if not find_leaks(given_code, [s])]
+            secrets += found
     for name, text in read_texts(autograder_zip).items():
         if name.startswith("tests/") and name.endswith(".py"):
             secrets += hidden_test_secrets(name, text)
@@ -161,7 +173,7 @@ def validate(bundle: Bundle, manifest: Manifest, workdir: Path, repo_root: Path 
     for name in student_texts:
         if name.split("/")[0] in {"solutions", "autograder", "tests"}:
             problems.append(f"student zip contains grading file {name}")
-    problems += [f"leak: {m}" for m in find_leaks(student_texts, _secrets(manifest, bundle.autograder_zip, repo_root))]
+    problems += [f"leak: {m}" for m in find_leaks(student_texts, _secrets(bundle.autograder_zip, repo_root))]
 
     stub = _student_notebook(bundle, workdir)
     with ThreadPoolExecutor(max_workers=2) as pool:
