@@ -23,6 +23,8 @@ named.  The default is ``*=full`` on a solution base and ``*=zero`` on a stub ba
 
 - ``full``: every point of the question;
 - ``public``: exactly the points of its public test cases (every hidden point lost);
+- ``hidden``: exactly the points of its hidden test cases: a public test failed because another
+  answer it relies on is broken, while the hidden check graded the question in isolation;
 - ``zero``: nothing.
 
 The points themselves are never typed in: they are read from the question's test cases, so an
@@ -38,7 +40,7 @@ from pathlib import Path
 
 import nbformat
 
-OUTCOMES = ("full", "public", "zero")
+OUTCOMES = ("full", "public", "hidden", "zero")
 BASES = ("solution", "stub")
 
 
@@ -60,6 +62,10 @@ class Fixture:
     def outcome(self, question: str) -> str:
         """The expected outcome (``full``, ``public`` or ``zero``) of one question."""
         return self.expect.get(question, self.default)
+
+    def passes_hidden(self, question: str) -> bool:
+        """Whether the question's hidden tests must pass (outcome full or hidden)."""
+        return self.outcome(question) in ("full", "hidden")
 
     def defined_names(self) -> list[str]:
         """Top-level names the fixture (re)defines, in source order."""
@@ -87,7 +93,7 @@ def load_fixture(path: Path) -> Fixture:
     for item in filter(None, (part.strip() for part in header.get("expect", "").split(","))):
         question, sep, outcome = (s.strip() for s in item.partition("="))
         if not sep or outcome not in OUTCOMES:
-            raise ValueError(f"{path}: bad expectation {item!r}; write question=full|public|zero")
+            raise ValueError(f"{path}: bad expectation {item!r}; write question=full|public|hidden|zero")
         if question == "*":
             default = outcome
         else:

@@ -24,8 +24,8 @@ class QuestionPoints:
         return self.public + self.hidden
 
     def expected(self, outcome: str) -> float:
-        """Points for an outcome of autograder.fixtures: full, public or zero."""
-        return {"full": self.total, "public": self.public, "zero": 0.0}[outcome]
+        """Points for an outcome of autograder.fixtures: full, public, hidden or zero."""
+        return {"full": self.total, "public": self.public, "hidden": self.hidden, "zero": 0.0}[outcome]
 
 
 def question_points(autograder_zip: Path) -> dict[str, QuestionPoints]:

@@ -194,7 +194,7 @@ class CheckMatrix:
         assert self.fixtures, "no fixtures found"
         assert len({f.name for f in self.fixtures}) == len(self.fixtures)
         for question in self.answers:
-            mistakes = [f for f in self.fixtures if f.outcome(question) != "full"]
+            mistakes = [f for f in self.fixtures if not f.passes_hidden(question)]
             assert mistakes, f"no mistake fixture for {question}"
         for fixture in self.fixtures:
             assert fixture.base == "solution"
@@ -210,7 +210,7 @@ class CheckMatrix:
     def assert_fixture_outcome(self, fixture: Fixture, question: str) -> None:
         message = self.fixture_outcome(fixture, question)
         expected = fixture.outcome(question)
-        if expected == "full":
+        if fixture.passes_hidden(question):
             assert message is None, f"{fixture.name}: {question} should pass its hidden check: {message}"
         else:
             assert message is not None, f"{fixture.name}: {question} ({expected}) passed its hidden check"

@@ -62,7 +62,7 @@ def test_fixture_scores_in_process(manifest, fixture):
 def test_every_question_has_a_fixture_it_must_fail(manifest):
     points = question_points(_bundle(manifest))
     fixtures = load_fixtures(manifest.fixtures_dir)
-    uncovered = [q for q in points if all(f.outcome(q) == "full" for f in fixtures if f.base == "solution")]
+    uncovered = [q for q in points if all(f.passes_hidden(q) for f in fixtures if f.base == "solution")]
     assert not uncovered, f"no fixture shows the hidden tests of {uncovered} failing"
 
 
@@ -72,11 +72,11 @@ def _student_notebook(manifest: Manifest, folder: Path) -> nbformat.NotebookNode
 
 
 def _sample(manifest: Manifest) -> list[Fixture]:
-    """The first fixture (by name) of each kind: all full, some question public, some zero."""
+    """The first fixture (by name) of each kind: all full, some question hidden, public, zero."""
     kinds = {}
     for fixture in load_fixtures(manifest.fixtures_dir):
         outcomes = set(fixture.expect.values()) | {fixture.default}
-        kind = "zero" if "zero" in outcomes else "public" if "public" in outcomes else "full"
+        kind = next((k for k in ("zero", "public", "hidden") if k in outcomes), "full")
         kinds.setdefault(kind, fixture)
     return [kinds[k] for k in sorted(kinds)]
 
