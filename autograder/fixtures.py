@@ -6,7 +6,7 @@ it is and what it must score::
     \"\"\"β̂ held fixed when differentiating the aliased test error.
 
     base: solution
-    expect: alias_c_gradient=public
+    expect: alias_c_gradient=zero
     \"\"\"
     import numpy as np
 
