@@ -1,0 +1,51 @@
+"""The shared digits CNN: fixed data split, committed checkpoint, reproducible training."""
+
+from __future__ import annotations
+
+import json
+
+import torch
+
+from solutions import digits_cnn as dc
+
+
+def test_split_is_fixed_disjoint_and_complete():
+    first, second = dc.load_digits_splits(), dc.load_digits_splits()
+    for a, b in zip(first, second):
+        assert torch.equal(a, b)
+    assert first.x_train.shape == (1437, 1, 8, 8) and first.x_test.shape == (360, 1, 8, 8)
+    assert first.x_train.dtype == torch.float32 and first.y_train.dtype == torch.int64
+    assert 0.0 <= first.x_train.min() and first.x_train.max() <= 1.0
+    rows = {tuple(x.flatten().tolist()) + (int(y),) for x, y in zip(first.x_train, first.y_train)}
+    test_rows = [tuple(x.flatten().tolist()) + (int(y),) for x, y in zip(first.x_test, first.y_test)]
+    # the digits data holds a handful of exact duplicate images; almost none straddle the split
+    assert sum(row in rows for row in test_rows) <= 3
+    assert set(first.y_test.tolist()) == set(range(10))
+
+
+def test_model_layout():
+    model = dc.DigitsCNN()
+    convs = [m for m in model.backbone if isinstance(m, torch.nn.Conv2d)]
+    bns = [m for m in model.backbone if isinstance(m, torch.nn.BatchNorm2d)]
+    assert [c.out_channels for c in convs] == [16, 32, 64, 64]
+    assert [b.num_features for b in bns] == [16, 32, 64, 64]
+    assert all(c.bias is None for c in convs)
+    assert model(torch.zeros(3, 1, 8, 8)).shape == (3, 10)
+
+
+def test_committed_checkpoint_meets_its_record():
+    record = json.loads(dc.RECORD.read_text())
+    model = dc.load_checkpoint()
+    splits = dc.load_digits_splits()
+    accuracy = dc.evaluate(model, splits.x_test, splits.y_test)
+    assert accuracy >= 97.0
+    assert round(accuracy, 4) == record["test_accuracy"]
+    assert dc.CHECKPOINT.stat().st_size < 1_000_000
+
+
+def test_training_script_reproduces_the_checkpoint():
+    model, accuracy = dc.train_checkpoint()
+    committed = torch.load(dc.CHECKPOINT, weights_only=True)
+    for name, value in model.state_dict().items():
+        assert torch.equal(value, committed[name]), name
+    assert round(accuracy, 4) == json.loads(dc.RECORD.read_text())["test_accuracy"]
