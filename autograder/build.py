@@ -36,6 +36,7 @@ from .zips import read_texts, rezip, zip_folder
 DIST = REPO_ROOT / "dist"
 WORK = REPO_ROOT / "build"
 GRADING_PACKAGES = ("solutions", "autograder/checks")
+GRADING_DATA = ("*.pt",)  # data files the grading code loads from next to its module (checkpoints)
 CONFIG_MARKER = "# ASSIGNMENT CONFIG"
 
 
@@ -62,12 +63,14 @@ def _bundle_requirements() -> str:
 
 
 def _copy_grading_packages(stage: Path, repo_root: Path) -> None:
-    """Grading code keeps its package paths in the bundle, so imports match the repository's."""
+    """Grading code keeps its package paths in the bundle, so imports match the repository's;
+    data files matching GRADING_DATA (checkpoints its code loads) travel with it."""
     for package in GRADING_PACKAGES:
-        for source in sorted((repo_root / package).glob("*.py")):
-            target = stage / package / source.name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
+        for pattern in ("*.py", *GRADING_DATA):
+            for source in sorted((repo_root / package).glob(pattern)):
+                target = stage / package / source.name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, target)
     for parent in {Path(p).parts[0] for p in GRADING_PACKAGES}:
         (stage / parent / "__init__.py").touch()
 
@@ -92,7 +95,7 @@ def stage_assignment(manifest: Manifest, stage: Path, repo_root: Path = REPO_ROO
     if stage.exists():
         shutil.rmtree(stage)
     shutil.copytree(
-        manifest.folder, stage, ignore=shutil.ignore_patterns("fixtures", "build.toml", "__pycache__", "results")
+        manifest.folder, stage, ignore=shutil.ignore_patterns("fixtures", "hostile", "build.toml", "__pycache__", "results")
     )
     for shipped in manifest.ship:
         shutil.copy2(shipped, stage / shipped.name)
@@ -138,7 +141,8 @@ def _secrets(autograder_zip: Path, repo_root: Path) -> list[Secret]:
     reference-solution bodies are never dropped.
     """
     every_ship = {p.resolve() for m in discover(repo_root / "assignments") for p in m.ship}
-    given_code = {"given code": "\n".join(path.read_text() for path in sorted(every_ship))}
+    given_code = {"given code": "\n".join(path.read_text() for path in sorted(every_ship)
+                                         if path.suffix == ".py")}  # not the shipped data
     secrets = []
     for package in GRADING_PACKAGES:
         for module in sorted((repo_root / package).glob("*.py")):

@@ -21,6 +21,7 @@ import pytest
 import torch
 
 from autograder.checks import maml_es as checks
+from autograder.checks import torch_state
 from solutions import maml_es as reference
 from tests.check_matrix import CheckMatrix, outcome
 
@@ -156,13 +157,13 @@ def test_leaked_hooks_are_detected_and_removed():
     fixture = next(f for f in MATRIX.fixtures if f.name == "saved_bytes_leaks_hooks")
     message = outcome(checks.check_saved_tensor_bytes, MATRIX.namespace(fixture))
     assert message is not None and "hooks active" in message
-    assert not checks._hooks_active()
+    assert not torch_state.hooks_active()
     # hooks leaked before the check (e.g. by a public test) are removed first, then detected again
     hooks = torch.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: t)
     hooks.__enter__()
-    assert checks._hooks_active()
+    assert torch_state.hooks_active()
     assert outcome(checks.check_saved_tensor_bytes, MATRIX.namespace(fixture)) == message
-    assert not checks._hooks_active()
+    assert not torch_state.hooks_active()
 
 
 def test_side_effects_of_one_question_do_not_reach_the_next_check():
@@ -180,16 +181,16 @@ def test_side_effects_of_one_question_do_not_reach_the_next_check():
     namespace["maml_outer_gradient"] = maml_outer_gradient
     assert outcome(checks.check_maml_outer_gradient, namespace) is not None
     assert torch.is_grad_enabled() and torch.get_default_dtype() == torch.float32
-    assert not checks._hooks_active()
+    assert not torch_state.hooks_active()
     assert outcome(checks.check_profile_meta_step, MATRIX.reference_namespace()) is None
 
 
 def test_hook_detection_without_the_private_api(monkeypatch):
-    monkeypatch.setattr(checks, "_top_hooks", None)
-    assert not checks._hooks_active()
+    monkeypatch.setattr(torch_state, "_top_hooks", None)
+    assert not torch_state.hooks_active()
     with torch.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: t):
-        assert checks._hooks_active()
-    assert not checks._hooks_active()
+        assert torch_state.hooks_active()
+    assert not torch_state.hooks_active()
 
 
 # ------------------------------------------------------------------------------------------------

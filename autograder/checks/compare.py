@@ -85,12 +85,13 @@ def describe(value: Any) -> str:
 
 
 def student_function(env: dict, name: str, question: str | None = None) -> Callable:
-    """The function ``name`` from a notebook namespace, or a short failure if it is missing."""
+    """The function ``name`` from a notebook namespace (a dict in the student's kernel, a
+    ``RemoteNamespace`` under the grading engine), or a short failure if it is missing."""
     question = question or name
-    try:
-        fn = dict.get(env, name) if isinstance(env, dict) else None
-    except Exception:  # pragma: no cover - env is a dict in every grader
-        fn = None
+    if isinstance(env, dict):
+        fn = dict.get(env, name)
+    else:  # the grading engine's view of a sandboxed notebook (autograder.engine.remote)
+        fn = env.get(name)
     if fn is None:
         fail(question, f"{name} is not defined")
     if not callable(fn):
@@ -280,6 +281,16 @@ def gradient(output: "torch.Tensor", inputs: "torch.Tensor", weights: "torch.Ten
     if grad is None:
         return np.zeros(tuple(inputs.shape), dtype=np.float64)
     return _tensor_to_numpy(grad, question=question, case=case, what="a gradient with")
+
+
+def leaked_hooks_in_sandbox(fn: Any) -> int:
+    """Saved-tensors hooks the last call of ``fn`` left active in the grading engine's sandbox
+    (the sandbox removes and counts them after every call; 0 for a function in this process)."""
+    try:
+        from autograder.engine.remote import FunctionProxy
+    except ImportError:  # the engine is not part of an otter-run bundle's kernel
+        return 0
+    return fn.leaked_hooks if isinstance(fn, FunctionProxy) else 0
 
 
 def is_plain_function(fn: Any) -> bool:

@@ -56,6 +56,7 @@ from torch import nn
 from autograder.checks import compare as C
 from autograder.checks.isolation import isolated
 from autograder.checks.settings import GRADING
+from autograder.checks.torch_state import remove_leaked_hooks as _remove_leaked_hooks
 
 from solutions import maml_es as reference
 from solutions.maml_es_experiments import num_parameters
@@ -460,42 +461,6 @@ def check_make_mlp(env: dict) -> None:
         C.run_properties(q, architecture)
 
 
-_top_hooks = getattr(torch._C._autograd, "_top_saved_tensors_default_hooks", None)
-_pop_hooks = getattr(torch._C._autograd, "_pop_saved_tensors_default_hooks", None)
-
-
-def _hooks_active() -> bool:
-    """Whether a default saved-tensors hook pair is active (a saved tensor gets packed by it)."""
-    if _top_hooks is not None:
-        try:
-            return _top_hooks(False) is not None
-        except Exception:  # noqa: BLE001 - private API: fall back to the behavioural test
-            pass
-    a = torch.ones(2, requires_grad=True)
-    b = torch.ones(2, requires_grad=True)
-    with torch.enable_grad():
-        node = (a * b).grad_fn
-    try:
-        node._raw_saved_self.register_hooks(lambda t: t, lambda t: t)
-    except RuntimeError:  # "hooks have already been set": a default hook packed it
-        return True
-    return False
-
-
-_hooks_disabled = getattr(torch._C._autograd, "_saved_tensors_hooks_get_disabled_error_message", None)
-_enable_hooks = getattr(torch._C._autograd, "_saved_tensors_hooks_enable", None)
-
-
-def _remove_leaked_hooks() -> int:
-    """Pop every active default saved-tensors hook pair (none is active while grading), and
-    re-enable saved-tensors hooks if student code disabled them; returns the pairs popped."""
-    if _hooks_disabled is not None and _enable_hooks is not None and _hooks_disabled() is not None:
-        _enable_hooks()
-    removed = 0
-    while _pop_hooks is not None and removed < 1000 and _hooks_active():
-        _pop_hooks()
-        removed += 1
-    return removed
 
 
 def _bytes_cases(n: int, dtype: torch.dtype) -> dict[str, tuple[Callable[[], torch.Tensor], int]]:
@@ -567,7 +532,7 @@ def check_saved_tensor_bytes(env: dict) -> None:
             try:
                 out = C.call(fn, target, question=q, case=case)
             finally:
-                leaked = _remove_leaked_hooks()
+                leaked = _remove_leaked_hooks() + C.leaked_hooks_in_sandbox(fn)
             if leaked:
                 C.fail(q, "left saved-tensors hooks active after returning (enter and exit "
                           "torch.autograd.graph.saved_tensors_hooks with a with block)")

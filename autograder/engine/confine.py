@@ -1,0 +1,195 @@
+"""Confine a freshly forked sandbox child before it runs any student code.
+
+Runs in the child as root (when the grader is root), in this order:
+
+1. a new session (``setsid``): the child and whatever it starts form one group;
+2. new mount and network namespaces (``unshare``): only a down loopback interface, so no
+   network; a Python installation under a closed folder (``/root/.pyenv``) is made reachable
+   without opening the rest of that folder; the grading secrets (``Confinement.hidden``: tests, checks, reference solutions,
+   the extracted bundle) are covered by empty read-only tmpfs mounts, and ``/tmp``,
+   ``/var/tmp``, ``/dev/shm`` by small private tmpfs mounts (nothing persists, nothing is shared
+   with another submission);
+3. the scratch folder: the support files (given code, data) copied from the staging folder into
+   a fresh folder the sandbox user owns, which becomes the working directory;
+4. resource limits (``setrlimit``): address space, CPU time, processes, file size, open files,
+   no core dumps;
+5. standard streams to ``/dev/null``, every other inherited descriptor closed, the environment
+   reduced to :data:`SAFE_ENVIRONMENT`;
+6. the user switch: no supplementary groups, gid and uid of the slot's unprivileged user
+   (``SANDBOX_UID_BASE + slot``, a uid nothing else uses, so "kill every process of that uid"
+   kills exactly what the submission started), and ``PR_SET_NO_NEW_PRIVS``.
+
+A step the system does not allow (no root, no namespaces in a container) is skipped and named
+in the report, which the judge prints with the results: grading degrades, it does not fail.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import resource
+import stat
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+SANDBOX_UID_BASE = 61000
+CLONE_NEWNS = 0x00020000
+CLONE_NEWNET = 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 4096, 16384, 1 << 18
+PR_SET_NO_NEW_PRIVS = 38
+PR_SET_PDEATHSIG = 1
+SAFE_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "MPLBACKEND", "OMP_NUM_THREADS", "PYTHONHASHSEED")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one submission may use. Wall-clock limits are enforced by the judge; the others by
+    the kernel in the sandbox."""
+
+    notebook_seconds: float = 600.0      # executing all of the notebook's cells
+    cell_seconds: float = 300.0          # one cell
+    call_seconds: float = 60.0           # one call of a student function by a test
+    question_seconds: float = 300.0      # every test of one question
+    submission_seconds: float = 1800.0   # everything, restarts included
+    cpu_seconds: int = 1800              # CPU time of the sandbox process (RLIMIT_CPU)
+    memory_bytes: int = 6 * 2**30        # address space (RLIMIT_AS)
+    processes: int = 64                  # processes and threads of the sandbox user (RLIMIT_NPROC)
+    file_bytes: int = 256 * 2**20        # largest file it may write (RLIMIT_FSIZE)
+    open_files: int = 256                # RLIMIT_NOFILE
+    tmp_bytes: int = 256 * 2**20         # size of its private /tmp and scratch tmpfs
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Confinement:
+    """Where and as whom a child runs; filled in by the fork server."""
+
+    slot: int
+    staging: str                    # support files to copy into the scratch folder
+    hidden: list[str] = field(default_factory=list)
+    limits: Limits = field(default_factory=Limits)
+
+    @property
+    def uid(self) -> int:
+        return SANDBOX_UID_BASE + self.slot
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"{what}: {os.strerror(errno)}")
+
+
+def _mount(source: str, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    _check(_libc.mount(source.encode(), target.encode(), fstype.encode() if fstype else None,
+                       ctypes.c_ulong(flags), data.encode() if data else None), f"mount {target}")
+
+
+def _read_tree(root: Path) -> dict[str, bytes]:
+    files = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            files[str(path.relative_to(root))] = path.read_bytes()
+    return files
+
+
+def _write_tree(root: Path, files: dict[str, bytes], uid: int | None) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    for relative, data in files.items():
+        target = root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    if uid is not None:
+        for path in [root, *root.rglob("*")]:
+            os.chown(path, uid, uid)
+
+
+def _closed_ancestor(path: str) -> tuple[str, str] | None:
+    """The first folder above ``path`` others may not enter, and its child on the way to ``path``."""
+    parts = os.path.abspath(path).strip("/").split("/")
+    for depth in range(1, len(parts)):
+        ancestor = "/" + "/".join(parts[:depth])
+        if not os.stat(ancestor).st_mode & stat.S_IXOTH:
+            return ancestor, "/" + "/".join(parts[:depth + 1])
+    return None
+
+
+def _reopen_interpreter() -> None:
+    """Let the sandbox user reach the Python installation when it lies under a closed folder
+    (e.g. ``/root/.pyenv``): cover the closed folder with an empty tmpfs and bind the
+    installation's subtree back in, so nothing else of that folder becomes visible."""
+    for prefix in sorted({sys.base_prefix, sys.prefix, os.path.realpath(sys.executable)}):
+        found = _closed_ancestor(prefix)
+        if found is None:
+            continue
+        closed, keep = found
+        fd = os.open(keep, os.O_PATH)
+        try:
+            _mount("tmpfs", closed, "tmpfs", MS_NOSUID | MS_NODEV, "size=4k,mode=0755")
+            os.makedirs(keep, exist_ok=True)
+            _mount(f"/proc/self/fd/{fd}", keep, None, MS_BIND | MS_REC)
+        finally:
+            os.close(fd)
+
+
+def confine(conf: Confinement, keep_fd: int) -> tuple[Path, list[str]]:
+    """Apply every step above to the current (child) process; return the scratch folder and the
+    list of steps that could not be applied."""
+    degraded: list[str] = []
+    root = os.geteuid() == 0
+    os.setsid()
+    _libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)  # the fork server dies: so does the sandbox
+    files = _read_tree(Path(conf.staging))
+    namespaces = False
+    if root:
+        try:
+            _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWNET), "unshare")
+            namespaces = True
+        except OSError:
+            degraded.append("no mount/network namespaces (network open, secrets hidden by permissions only)")
+    else:
+        degraded.append("not root: no namespaces, no user switch")
+    scratch = Path(conf.staging)
+    if namespaces:
+        _mount("none", "/", None, MS_REC | MS_PRIVATE)
+        _reopen_interpreter()
+        for path in conf.hidden:
+            if os.path.isdir(path):
+                _mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k,mode=0555")
+        size = f"size={conf.limits.tmp_bytes},mode=1777"
+        for path in ("/tmp", "/var/tmp", "/dev/shm"):
+            if os.path.isdir(path):
+                _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, size)
+        scratch = Path("/tmp/submission")
+    _write_tree(scratch, files if namespaces else {}, conf.uid if root else None)
+    limits = conf.limits
+    for which, value in ((resource.RLIMIT_AS, limits.memory_bytes),
+                         (resource.RLIMIT_CPU, limits.cpu_seconds),
+                         (resource.RLIMIT_FSIZE, limits.file_bytes),
+                         (resource.RLIMIT_NOFILE, limits.open_files),
+                         (resource.RLIMIT_CORE, 0),
+                         (resource.RLIMIT_NPROC, limits.processes)):
+        resource.setrlimit(which, (value, value))
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.closerange(3, keep_fd)
+    os.closerange(keep_fd + 1, 65536)
+    os.chdir(scratch)
+    keep = {k: os.environ[k] for k in SAFE_ENVIRONMENT if k in os.environ}
+    os.environ.clear()  # nothing of the grader's environment (tokens, paths) reaches student code
+    os.environ.update(keep, HOME=str(scratch), MPLCONFIGDIR=str(scratch), TMPDIR="/tmp")
+    if root and not namespaces and _closed_ancestor(sys.base_prefix):
+        degraded.append("the Python installation is not readable by the sandbox user")
+    if root:
+        os.setgroups([])
+        os.setresgid(conf.uid, conf.uid, conf.uid)
+        os.setresuid(conf.uid, conf.uid, conf.uid)
+    _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    return scratch, degraded

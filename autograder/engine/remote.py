@@ -1,0 +1,265 @@
+"""TRUSTED SIDE. The student's notebook namespace, seen from the judge through the sandbox.
+
+A test or hidden check receives ``env``; under the engine that is a :class:`RemoteNamespace`.
+``env.get(name)`` returns plain data (decoded by :mod:`codec`) or, for a function, a
+:class:`FunctionProxy`. Calling the proxy sends the arguments as data, runs the function in the
+sandbox, and returns the result as data; afterwards every tensor, generator and module argument
+takes the state it has in the sandbox (in-place changes are visible, as they would be in one
+process). A returned tensor that depends on an argument requiring grad is connected to that
+argument by :class:`_RemoteVJP`: back-propagating through it asks the sandbox for the
+vector-Jacobian product, so checks can differentiate through a student's function (first order).
+
+An exception raised by student code comes back as its type name only and is re-raised here as a
+:class:`StudentException` subclass of the same name (its message, which the student controls, is
+not carried). A sandbox that dies or stalls raises :class:`sandbox.SandboxGone`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import types
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import torch
+from torch import nn
+
+from autograder.engine.codec import DecodeError, Decoder, EncodeError, Encoder
+from autograder.engine.functions import encode_function
+from autograder.engine.modules import decode_module, encode_module
+from autograder.engine.sandbox import Sandbox
+from autograder.engine.torch_mode import set_torch_state, torch_state
+
+
+class StudentException(Exception):
+    """Base of the exceptions re-raised for student code (named like the original type)."""
+
+
+_EXCEPTION_TYPES: dict[str, type] = {}
+
+
+def student_exception(name: str) -> type:
+    name = re.sub(r"[^A-Za-z0-9_]", "", name)[:40] or "Exception"
+    if name not in _EXCEPTION_TYPES:
+        _EXCEPTION_TYPES[name] = type(name, (StudentException,), {})
+    return _EXCEPTION_TYPES[name]
+
+
+class RemoteNamespace:
+    """``env`` for tests under the engine: read-only access to the sandbox's notebook globals."""
+
+    def __init__(self, sandbox: Sandbox, model_classes: dict[str, type]):
+        self.sandbox = sandbox
+        self.model_classes = model_classes
+        self.reference_exposed = False
+
+    @property
+    def call_seconds(self) -> float:
+        return self.sandbox.limits.call_seconds
+
+    def decoder(self, blobs: list[bytes], grad_inputs: list[torch.Tensor] = ()) -> "JudgeDecoder":
+        return JudgeDecoder(blobs, self, list(grad_inputs))
+
+    def get(self, name: str, default: Any = None) -> Any:
+        reply, blobs = self.sandbox.request({"op": "get", "name": str(name)}, timeout=self.call_seconds)
+        if reply.get("missing"):
+            return default
+        if reply.get("error"):
+            return default
+        return self.decoder(blobs).decode(reply.get("value"))
+
+    def __getitem__(self, name: str) -> Any:
+        marker = object()
+        value = self.get(name, marker)
+        if value is marker:
+            raise KeyError(name)
+        return value
+
+    def __contains__(self, name: str) -> bool:
+        reply, _ = self.sandbox.request({"op": "get", "name": str(name)}, timeout=self.call_seconds)
+        return not reply.get("missing")
+
+    @contextmanager
+    def isolated(self, question: str, reference: Any, questions) -> Iterator["FunctionProxy"]:
+        """The student's ``question`` function with every other graded name bound, inside the
+        sandbox, to the reference implementation (see ``autograder.checks.isolation``)."""
+        names = [n for n in questions if n != question]
+        reply, _ = self.sandbox.request({
+            "op": "isolate", "name": question, "names": names, "module": reference.__name__,
+            "source": inspect.getsource(reference)}, timeout=self.call_seconds)
+        self.reference_exposed = True
+        fn = FunctionProxy(self, {"name": question}, question)
+        try:
+            yield fn
+        finally:
+            if not self.sandbox.dead:
+                self.sandbox.request({"op": "restore"}, timeout=self.call_seconds)
+
+    def adopt_mode(self) -> None:
+        """Run what follows in the notebook's default dtype and grad mode."""
+        reply, _ = self.sandbox.request({"op": "state"}, timeout=self.call_seconds)
+        set_torch_state(reply.get("state"))
+
+    def release(self) -> None:
+        if not self.sandbox.dead:
+            self.sandbox.request({"op": "release"}, timeout=self.call_seconds)
+
+
+class FunctionProxy:
+    """A student function living in the sandbox."""
+
+    def __init__(self, namespace: RemoteNamespace, target: dict, name: str):
+        self._namespace = namespace
+        self._target = target
+        self.leaked_hooks = 0  # saved-tensors hooks the last call left active (removed since)
+        self.__name__ = self.__qualname__ = name
+
+    def __repr__(self) -> str:
+        return f"<student function {self.__name__}>"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        namespace = self._namespace
+        encoder = JudgeEncoder(namespace)
+        args_tree = encoder.encode(list(args))
+        kwargs_tree = encoder.encode(dict(kwargs))
+        reply, blobs = namespace.sandbox.request(
+            dict(self._target, op="call", args=args_tree, kwargs=kwargs_tree, state=torch_state()),
+            encoder.blobs, timeout=namespace.call_seconds)
+        set_torch_state(reply.get("state"))
+        leaked = reply.get("leaked_hooks")
+        self.leaked_hooks = leaked if type(leaked) is int and 0 <= leaked <= 1000 else 0
+        if reply.get("error") == "unencodable":
+            raise student_exception("ReturnedNonData")()
+        grad_inputs = [m for m in encoder.mutables if isinstance(m, torch.Tensor) and m.requires_grad]
+        decoder = namespace.decoder(blobs, grad_inputs)
+        _write_back(encoder.mutables, reply.get("writeback"), decoder)
+        if reply.get("error") is not None:
+            raise student_exception(str(reply["error"]))()
+        return decoder.decode(reply.get("value"))
+
+
+def _write_back(locals_: list, trees: Any, decoder: Decoder) -> None:
+    """Give every local tensor, generator and module argument the state it has in the sandbox."""
+    if type(trees) is not list or len(trees) != len(locals_):
+        raise DecodeError("bad write-back")
+    for local, tree in zip(locals_, trees):
+        new = decoder.decode_plain(tree)
+        if isinstance(local, torch.Tensor):
+            if not isinstance(new, torch.Tensor):
+                raise DecodeError("bad write-back")
+            with torch.no_grad():
+                if new.shape == local.shape and new.dtype == local.dtype:
+                    if not torch.equal(new, local.detach()):
+                        local.copy_(new)
+                else:
+                    local.data = new
+        elif isinstance(local, torch.Generator):
+            if not isinstance(new, torch.Generator):
+                raise DecodeError("bad write-back")
+            local.set_state(new.get_state())
+        elif isinstance(local, nn.Module):
+            if not isinstance(new, nn.Module) or type(new) is not type(local):
+                raise DecodeError("bad write-back")
+            state = object.__getattribute__(local, "__dict__")
+            state.clear()
+            state.update(object.__getattribute__(new, "__dict__"))
+
+
+class JudgeEncoder(Encoder):
+    """Arguments for a call: data, allow-listed modules, and the sandbox's own functions."""
+
+    def __init__(self, namespace: RemoteNamespace):
+        classes = namespace.model_classes
+
+        def extension(value, encoder):
+            if isinstance(value, nn.Module):
+                tree = encode_module(value, encoder, classes)
+                if tree is not None:
+                    encoder.mutables.append(value)
+                return tree
+            if isinstance(value, FunctionProxy) and value._namespace is namespace and "handle" in value._target:
+                return {"t": "ext", "k": "fn", "h": value._target["handle"]}
+            if type(value) is types.FunctionType:
+                return encode_function(value, encoder)
+            return None
+
+        super().__init__(extension, strict=True)
+
+
+class JudgeDecoder(Decoder):
+    """Answers from the sandbox: data, allow-listed modules, function handles, and tensors that
+    stay differentiable with respect to the call's grad-requiring arguments."""
+
+    def __init__(self, blobs: list[bytes], namespace: RemoteNamespace, grad_inputs: list[torch.Tensor]):
+        super().__init__(blobs, extension=self._ext)
+        self.namespace = namespace
+        self.grad_inputs = grad_inputs
+        self._plain = False
+
+    def decode_plain(self, tree: Any) -> Any:
+        """Decode without connecting tensors to the autograd graph (write-back states)."""
+        self._plain = True
+        try:
+            return self.decode(tree)
+        finally:
+            self._plain = False
+
+    def _ext(self, tree: dict, decoder: Decoder, depth: int) -> Any:
+        kind = tree.get("k")
+        if kind == "module":
+            return decode_module(tree, self, depth, self.namespace.model_classes)
+        if kind == "fn" and type(tree.get("h")) is int:
+            name = str(tree.get("name", "function"))[:40]
+            return FunctionProxy(self.namespace, {"handle": tree["h"]}, name)
+        raise DecodeError("unknown extension")
+
+    def tensor(self, tree: dict) -> torch.Tensor:
+        value = super().tensor(tree)
+        handle = tree.get("h")
+        if self._plain or type(handle) is not int or not self.grad_inputs:
+            return value
+        value = value.detach()
+        link = _VJPLink(self.namespace, handle, self.grad_inputs, value.dtype, value.shape)
+        return _RemoteVJP.apply(value, link, *self.grad_inputs)
+
+
+class _VJPLink:
+    def __init__(self, namespace: RemoteNamespace, handle: int, inputs: list[torch.Tensor], dtype, shape):
+        self.namespace, self.handle = namespace, handle
+        self.shapes = [(t.shape, t.dtype) for t in inputs]
+        self.dtype, self.shape = dtype, shape
+
+    def vjp(self, grad_output: torch.Tensor) -> list[torch.Tensor | None]:
+        encoder = Encoder()
+        tree = encoder.encode(grad_output.detach().to(self.dtype).contiguous())
+        reply, blobs = self.namespace.sandbox.request(
+            {"op": "vjp", "handle": self.handle, "grad": tree}, encoder.blobs,
+            timeout=self.namespace.call_seconds)
+        grads = reply.get("grads")
+        if type(grads) is not list or len(grads) != len(self.shapes):
+            raise DecodeError("bad gradients")
+        decoder = Decoder(blobs)
+        out = []
+        for tree, (shape, dtype) in zip(grads, self.shapes):
+            grad = None if tree is None else decoder.decode(tree)
+            if grad is not None and (not isinstance(grad, torch.Tensor) or grad.shape != shape):
+                raise DecodeError("bad gradient shape")
+            out.append(None if grad is None else grad.to(dtype))
+        return out
+
+
+class _RemoteVJP(torch.autograd.Function):
+    """Identity on a value computed in the sandbox, whose backward asks the sandbox."""
+
+    @staticmethod
+    def forward(ctx, value, link, *inputs):
+        ctx.link = link
+        return value.clone()
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return (None, None, *ctx.link.vjp(grad_output))
+
+
+__all__ = ["RemoteNamespace", "FunctionProxy", "StudentException", "student_exception", "EncodeError"]

@@ -1,0 +1,154 @@
+"""TRUSTED SIDE. Start the fork server, open sandboxes, talk to them with deadlines.
+
+:class:`ForkServer` owns the warm worker process (:mod:`forkserver`); :meth:`ForkServer.open`
+returns a :class:`Sandbox`, one confined child for one submission, reachable over a socket.
+Every request to a sandbox has a deadline; a sandbox that misses one, closes its socket, sends
+something malformed or too large is killed (with everything it started) and marked dead, and
+the request raises :class:`SandboxGone`. Nothing the sandbox sends is trusted: answers are
+decoded by :mod:`codec` (data only) and checked by the caller.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from autograder.engine import wire
+from autograder.engine.codec import DecodeError
+from autograder.engine.confine import Limits
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class SandboxGone(RuntimeError):
+    """The sandbox died, timed out or broke the protocol; ``reason`` says which."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ForkServer:
+    """The warm worker; one per judge process. Use as a context manager."""
+
+    def __init__(self, python: str = sys.executable):
+        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])))
+        self.process = subprocess.Popen(
+            [python, "-m", "autograder.engine.forkserver", str(theirs.fileno())],
+            pass_fds=[theirs.fileno()], env=env, cwd="/", stdin=subprocess.DEVNULL)
+        theirs.close()
+        self.control.settimeout(120)
+        ready = json.loads(self.control.recv(1 << 16) or b"{}")
+        if not ready.get("ready"):
+            raise RuntimeError("the grading fork server did not start")
+
+    def _request(self, header: dict, fds: list[int] = ()) -> dict:
+        socket.send_fds(self.control, [json.dumps(header).encode()], list(fds))
+        return json.loads(self.control.recv(1 << 16))
+
+    def open(self, slot: int, staging: Path, hidden: list[str], limits: Limits,
+             given_modules: list[str], model_classes: dict[str, str]) -> "Sandbox":
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            reply = self._request({"op": "spawn", "slot": slot, "staging": str(staging), "hidden": hidden,
+                                   "limits": limits.as_dict(), "given_modules": given_modules,
+                                   "model_classes": model_classes}, [theirs.fileno()])
+        finally:
+            theirs.close()
+        sandbox = Sandbox(self, slot, mine, reply["pid"], limits)
+        sandbox.greet()
+        return sandbox
+
+    def kill(self, slot: int) -> str:
+        return self._request({"op": "kill", "slot": slot}).get("status", "")
+
+    def close(self) -> None:
+        try:
+            socket.send_fds(self.control, [json.dumps({"op": "bye"}).encode()], [])
+        except OSError:
+            pass
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.control.close()
+
+    def __enter__(self) -> "ForkServer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class Sandbox:
+    """One confined child process serving one submission."""
+
+    def __init__(self, server: ForkServer, slot: int, sock: socket.socket, pid: int, limits: Limits):
+        self.server, self.slot, self.sock, self.pid, self.limits = server, slot, sock, pid, limits
+        self.dead: str | None = None
+        self.deadline: float | None = None  # monotonic time by which the current question must end
+        self.degraded: list[str] = []
+        self.exit_status = ""
+
+    def greet(self) -> None:
+        header, _ = self._receive(60.0)
+        if not header.get("hello"):
+            self.kill("the sandbox did not start")
+            raise SandboxGone(self.dead)
+        self.degraded = [str(d)[:200] for d in header.get("degraded", [])][:10]
+
+    def _receive(self, timeout: float) -> tuple[dict, list[bytes]]:
+        try:
+            return wire.receive(self.sock, timeout=timeout)
+        except wire.WireTimeout:
+            self.kill(f"no answer within {timeout:.0f} s")
+        except wire.WireTooLarge:
+            self.kill("sent an answer larger than the grader accepts")
+        except wire.WireClosed:
+            self.kill("the notebook's process ended")
+        except DecodeError:
+            self.kill("sent a malformed answer")
+        raise SandboxGone(self.dead)
+
+    def request(self, header: dict, blobs: list[bytes] = (), timeout: float = 60.0) -> tuple[dict, list[bytes]]:
+        """Send one request and wait at most ``timeout`` seconds for its answer."""
+        if self.dead:
+            raise SandboxGone(self.dead)
+        if self.deadline is not None:
+            timeout = min(timeout, self.deadline - time.monotonic())
+            if timeout <= 0:
+                self.kill("the time limit for grading this question was reached")
+                raise SandboxGone(self.dead)
+        try:
+            wire.send(self.sock, header, list(blobs))
+        except OSError:
+            self.kill("the notebook's process ended")
+            raise SandboxGone(self.dead)
+        reply, reply_blobs = self._receive(timeout)
+        if "internal" in reply:
+            self.kill(f"the grading runtime inside the sandbox failed ({str(reply['internal'])[:40]})")
+            raise SandboxGone(self.dead)
+        return reply, reply_blobs
+
+    def kill(self, reason: str) -> None:
+        if self.dead is None:
+            self.dead = reason
+        try:
+            self.sock.close()
+        finally:
+            self.exit_status = self.server.kill(self.slot)
+
+    def close(self) -> None:
+        if self.dead is None:
+            try:
+                wire.send(self.sock, {"op": "bye"})
+            except OSError:
+                pass
+            self.kill("closed")

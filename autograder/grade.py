@@ -1,0 +1,136 @@
+"""Grade a folder of submissions with the grading engine.
+
+    .venv/bin/python -m autograder.grade ASSIGNMENT SUBMISSIONS [-o OUT] [--jobs N]
+
+ASSIGNMENT is an assignment name (its built ``dist/<name>/autograder.zip``) or the path of an
+autograder zip. SUBMISSIONS is a folder of notebooks, ``grader.export()`` zips or a Gradescope
+bulk export (see :mod:`autograder.engine.intake`). OUT (default ``graded/<assignment>``) receives
+``gradebook.csv``, ``results/<id>/results.json`` and ``feedback/<id>.txt``
+(:mod:`autograder.engine.report`).
+
+Each of the N jobs is a judge process with its own warm fork server and sandbox user; student
+code runs only in sandboxes (:mod:`autograder.engine.judge`). Every submission yields a row, also
+when a judge process itself dies: the row then says so and the batch goes on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as futures
+import multiprocessing
+import sys
+import time
+from pathlib import Path
+
+from autograder.engine.confine import Limits
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+_worker: dict = {}
+
+
+def _start_worker(zip_path: str, slots, limits: Limits) -> None:
+    import atexit
+
+    from autograder.engine.bundle import load_bundle
+    from autograder.engine.sandbox import ForkServer
+
+    _worker["slot"] = slots.get()
+    _worker["bundle"] = load_bundle(Path(zip_path))
+    _worker["server"] = ForkServer()
+    _worker["limits"] = limits
+    atexit.register(_worker["server"].close)
+    atexit.register(_worker["bundle"].close)
+
+
+def _grade_one(identifier: str, path: str, submitters: tuple, out_dir: str):
+    from autograder.engine import intake, report
+    from autograder.engine.judge import Graded, grade_notebook
+
+    bundle = _worker["bundle"]
+    submission = intake.Submission(identifier, Path(path), submitters)
+    loaded = intake.load(submission, preferred_name=_notebook_name(bundle))
+    if loaded.notebook is None:
+        graded = Graded(status="failed", message=loaded.message)
+    else:
+        graded = grade_notebook(_worker["server"], bundle, loaded.notebook, _worker["slot"], _worker["limits"])
+        graded.notes[:0] = loaded.notes
+    report.write_submission(Path(out_dir), identifier, graded, bundle)
+    return graded
+
+
+def _notebook_name(bundle) -> str:
+    import json
+
+    config = bundle.folder / "otter_config.json"
+    try:
+        return f"{json.loads(config.read_text()).get('assignment_name', '')}.ipynb"
+    except (OSError, ValueError):
+        return ""
+
+
+def resolve_zip(assignment: str) -> Path:
+    path = Path(assignment)
+    if path.suffix == ".zip" and path.is_file():
+        return path.resolve()
+    built = REPO_ROOT / "dist" / assignment / "autograder.zip"
+    if built.is_file():
+        return built
+    raise SystemExit(f"no autograder zip for {assignment!r}: run `make dist` or pass a zip path")
+
+
+def grade_folder(zip_path: Path, submissions_dir: Path, out_dir: Path, jobs: int = 2,
+                 limits: Limits = Limits(), progress=sys.stderr) -> list:
+    """Grade every submission; write the reports; return [(identifier, submitters, Graded)]."""
+    from autograder.engine import intake, report
+    from autograder.engine.bundle import load_bundle
+    from autograder.engine.judge import Graded
+
+    submissions = intake.collect(submissions_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    bundle = load_bundle(zip_path)
+    rows, started = [], time.monotonic()
+    context = multiprocessing.get_context("spawn")
+    slots = context.Manager().Queue()
+    for slot in range(max(1, jobs)):
+        slots.put(slot)
+    try:
+        with futures.ProcessPoolExecutor(max(1, jobs), mp_context=context, initializer=_start_worker,
+                                         initargs=(str(zip_path), slots, limits)) as pool:
+            pending = {pool.submit(_grade_one, s.identifier, str(s.path), s.submitters, str(out_dir)): s
+                       for s in submissions}
+            for done, future in enumerate(futures.as_completed(pending), 1):
+                submission = pending[future]
+                try:
+                    graded = future.result()
+                except Exception as exc:  # noqa: BLE001 - a judge process died: still a row
+                    graded = Graded(status="failed", message=f"the grader failed on this submission ({type(exc).__name__})")
+                    report.write_submission(out_dir, submission.identifier, graded, bundle)
+                rows.append((submission.identifier, submission.submitters, graded))
+                total = sum(graded.score(q.name) for q in bundle.questions)
+                print(f"[{done}/{len(submissions)}] {submission.identifier}: {graded.status}, "
+                      f"{total:g}/{sum(q.max_score for q in bundle.questions):g} ({graded.seconds:.1f} s)",
+                      file=progress, flush=True)
+        (out_dir / "gradebook.csv").write_text(report.gradebook_csv(rows, bundle))
+    finally:
+        bundle.close()
+    counts = {status: sum(1 for _, _, g in rows if g.status == status) for status in ("graded", "failed", "timed out")}
+    print(f"graded {counts['graded']}, failed {counts['failed']}, timed out {counts['timed out']} "
+          f"in {time.monotonic() - started:.1f} s -> {out_dir / 'gradebook.csv'}", file=progress, flush=True)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("assignment", help="assignment name (dist/<name>/autograder.zip) or an autograder zip")
+    parser.add_argument("submissions", type=Path, help="folder of notebooks, zips or a Gradescope export")
+    parser.add_argument("-o", "--out", type=Path, help="output folder (default graded/<assignment>)")
+    parser.add_argument("--jobs", type=int, default=2, help="submissions graded at once (default 2)")
+    args = parser.parse_args(argv)
+    zip_path = resolve_zip(args.assignment)
+    out = args.out or Path("graded") / Path(args.assignment).stem
+    grade_folder(zip_path, args.submissions, out, args.jobs)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""The grading engine end to end: confinement facts, scores on every assignment, determinism.
+
+- A sandbox runs as its slot's unprivileged user, cannot read the grading sources, has no
+  network, a private /tmp, a scrubbed environment and the configured resource limits, and
+  leaves no process behind.
+- For every assignment with fixtures, the engine grades the same sample ``otter run`` grades in
+  ``tests/test_fixtures.py`` (solution, stub, the first fixture of each kind of outcome) and
+  every question gets exactly the expected points: on that sample engine and otter agree.
+  (``benchmarks/engine_vs_otter.py`` compares them on every honest fixture.)
+- Grading a batch again gives a byte-identical gradebook.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.engine.bundle import load_bundle
+from autograder.engine.confine import SANDBOX_UID_BASE, Limits
+from autograder.engine.remote import RemoteNamespace
+from autograder.engine.sandbox import REPO_ROOT, ForkServer
+from autograder.fixtures import materialize
+from autograder.grade import grade_folder
+from autograder.scores import question_points
+from tests.test_fixtures import DIST, MANIFESTS, _bundle, _expected, _sample, _student_notebook
+
+pytestmark = pytest.mark.e2e
+
+PROBE = r'''
+import os, resource, socket
+facts = {"uid": os.getuid(), "cwd": os.getcwd(), "env": sorted(os.environ)}
+try:
+    open(CHECKS).read()
+    facts["read_checks"] = True
+except OSError:
+    facts["read_checks"] = False
+try:
+    socket.create_connection(("127.0.0.1", 22), timeout=1).close()
+    facts["network"] = True
+except OSError:
+    facts["network"] = False
+facts["tmp"] = sorted(os.listdir("/tmp"))
+facts["nproc"] = resource.getrlimit(resource.RLIMIT_NPROC)[0]
+facts["as"] = resource.getrlimit(resource.RLIMIT_AS)[0]
+try:
+    open(os.path.join(os.path.dirname(os.__file__), "os.py"), "a")
+    facts["write_python"] = True
+except OSError:
+    facts["write_python"] = False
+'''
+
+
+def test_a_sandbox_is_confined(tmp_path):
+    if __import__("os").geteuid() != 0:
+        pytest.fail("the engine's confinement tests need root")
+    limits = Limits(processes=20, memory_bytes=3 * 2**30)
+    staging = Path(tempfile.mkdtemp())
+    staging.chmod(0o755)
+    (staging / "given.txt").write_text("data")
+    checks = REPO_ROOT / "autograder" / "checks" / "compare.py"
+    with ForkServer() as server:
+        sandbox = server.open(3, staging, [str(REPO_ROOT / "autograder" / "checks")], limits, [], {})
+        reply, _ = sandbox.request({"op": "cell", "source": f"CHECKS = {str(checks)!r}\n" + PROBE, "index": 0})
+        assert reply["error"] is None
+        facts = RemoteNamespace(sandbox, {}).get("facts")
+        sandbox.close()
+    assert facts["uid"] == SANDBOX_UID_BASE + 3
+    assert facts["read_checks"] is False and facts["network"] is False
+    assert facts["tmp"] == ["submission"] and facts["cwd"] == "/tmp/submission"
+    assert set(facts["env"]) <= {"PATH", "LANG", "LC_ALL", "MPLBACKEND", "OMP_NUM_THREADS",
+                                 "PYTHONHASHSEED", "HOME", "MPLCONFIGDIR", "TMPDIR"}
+    assert facts["nproc"] == 20 and facts["as"] == 3 * 2**30
+    assert facts["write_python"] is False
+    assert not [p for p in Path("/proc").iterdir() if p.name.isdigit() and _uid(p) == SANDBOX_UID_BASE + 3]
+
+
+def _uid(path: Path) -> int:
+    try:
+        return path.stat().st_uid
+    except OSError:
+        return -1
+
+
+def _sample_folder(manifest, folder: Path) -> dict[str, dict[str, float]]:
+    points = question_points(_bundle(manifest))
+    solution = nbformat.read(DIST / manifest.name / "solution.ipynb", as_version=4)
+    stub = _student_notebook(manifest, folder)
+    nbformat.write(solution, folder / "solution.ipynb")
+    nbformat.write(stub, folder / "stub.ipynb")
+    expected = {"solution": {q: p.total for q, p in points.items()}, "stub": {q: 0.0 for q in points}}
+    for fixture in _sample(manifest):
+        base = solution if fixture.base == "solution" else stub
+        nbformat.write(materialize(fixture, base), folder / f"{fixture.name}.ipynb")
+        expected[fixture.name] = _expected(fixture, points)
+    return expected
+
+
+@pytest.mark.parametrize("manifest", MANIFESTS, ids=[m.name for m in MANIFESTS])
+def test_engine_grades_the_sample_like_otter(manifest, tmp_path):
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    expected = _sample_folder(manifest, folder)
+    rows = grade_folder(_bundle(manifest), folder, tmp_path / "graded", jobs=2)
+    got = {name: {q: graded.score(q) for q in expected[name]} for name, _, graded in rows}
+    assert got == expected
+    assert all(graded.status == "graded" for _, _, graded in rows)
+
+
+def test_grading_twice_gives_the_same_gradebook(tmp_path):
+    manifest = MANIFESTS[0]
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    _sample_folder(manifest, folder)
+    for name in list(folder.iterdir())[2:]:
+        name.unlink()  # two submissions are enough to compare
+    first = tmp_path / "first"
+    second = tmp_path / "second"
+    grade_folder(_bundle(manifest), folder, first, jobs=2)
+    grade_folder(_bundle(manifest), folder, second, jobs=1)
+    assert (first / "gradebook.csv").read_bytes() == (second / "gradebook.csv").read_bytes()
+    for path in (first / "feedback").iterdir():
+        assert path.read_bytes() == (second / "feedback" / path.name).read_bytes()
+
+
+def test_the_bundle_tests_are_the_ones_otter_runs():
+    bundle = load_bundle(_bundle(MANIFESTS[0]))
+    try:
+        points = question_points(bundle.zip_path)
+        assert {q.name: q.max_score for q in bundle.questions} == {q: p.total for q, p in points.items()}
+    finally:
+        bundle.close()

@@ -1,0 +1,149 @@
+"""The sandbox-judge data format: round trips, and hostile bytes rejected with DecodeError only."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from torch import nn
+
+from autograder.engine import codec
+from autograder.engine.codec import DecodeError, Decoder, Encoder, decode, encode, pack, unpack
+from autograder.engine.functions import decode_function, encode_function
+from autograder.engine.modules import decode_module, encode_module
+from solutions.digits_cnn import DigitsCNN
+
+leaves = st.one_of(
+    st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floats(allow_nan=False), st.text(max_size=20),
+    st.builds(lambda shape, seed: np.random.default_rng(seed).standard_normal(shape),
+              st.lists(st.integers(0, 3), max_size=3), st.integers(0, 9)),
+    st.builds(lambda n, seed, dtype: torch.randn(n, generator=torch.Generator().manual_seed(seed)).to(dtype),
+              st.integers(0, 5), st.integers(0, 9),
+              st.sampled_from([torch.float32, torch.float64, torch.int64, torch.int8, torch.bool, torch.bfloat16])),
+)
+values = st.recursive(leaves, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.tuples(inner, inner),
+    st.dictionaries(st.text(max_size=5), inner, max_size=4)), max_leaves=12)
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, torch.Tensor):
+        return type(b) is torch.Tensor and a.dtype == b.dtype and a.shape == b.shape and torch.equal(a, b)
+    if isinstance(a, np.ndarray):
+        return type(b) is np.ndarray and a.dtype == b.dtype and np.array_equal(a, b)
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return type(b) is dict and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return type(a) is type(b) and a == b
+
+
+@given(values)
+def test_round_trip_through_the_wire_format(value):
+    tree, blobs = encode(value)
+    header, received = unpack(pack({"v": tree}, blobs))
+    assert _same(value, decode(header["v"], received))
+
+
+def test_identity_nan_generators_namedtuples_and_grad_flags_survive():
+    from collections import namedtuple
+
+    t = torch.arange(3.0, requires_grad=True)
+    g = torch.Generator().manual_seed(5)
+    Pair = namedtuple("Codebook", ["centroids", "labels"])
+    tree, blobs = encode([t, t, float("nan"), g, Pair(np.ones(2), 3), torch.float64, 2 + 1j])
+    out = decode(tree, blobs)
+    assert out[0] is out[1] and out[0].requires_grad
+    assert np.isnan(out[2])
+    assert torch.equal(out[3].get_state(), g.get_state())
+    assert out[4].centroids.tolist() == [1.0, 1.0] and out[4].labels == 3 and type(out[4]).__name__ == "Codebook"
+    assert out[5] is torch.float64 and out[6] == 2 + 1j
+
+
+def test_objects_that_are_not_data_become_opaque_or_fail_in_strict_mode():
+    class Evil:
+        def __reduce__(self):
+            raise AssertionError("never pickled")
+
+    tree, blobs = encode({"x": Evil()})
+    assert isinstance(decode(tree, blobs)["x"], codec.Opaque)
+    with pytest.raises(codec.EncodeError):
+        encode(Evil(), strict=True)
+
+
+@pytest.mark.parametrize("tree, blobs", [
+    ({"t": "tensor", "d": "float32", "s": [3], "b": 0}, [b"\x00" * 11]),        # wrong size
+    ({"t": "tensor", "d": "object", "s": [1], "b": 0}, [b"\x00" * 8]),          # no such dtype
+    ({"t": "nd", "d": "float64", "s": [10**9, 10**9], "b": 0}, [b""]),          # absurd shape
+    ({"t": "nd", "d": "float64", "s": [-1], "b": 0}, [b""]),
+    ({"t": "tensor", "d": "float32", "s": [1], "b": 5}, []),                    # missing blob
+    ({"t": "ref", "i": 3}, []),
+    ({"t": "pickle", "v": "cos\nsystem\n"}, []),                                # unknown tag
+    ({"t": "ntuple", "n": "X", "f": ["__class__"], "v": [1]}, []),
+    ({"t": "dict", "k": [{"t": "list", "v": []}], "v": [1]}, []),               # unhashable key
+    ({"t": "gen", "b": 0}, [b"\x01\x02"]),
+    ({"t": "str", "v": 5}, []),
+    ([1, 2], []),
+])
+def test_malformed_values_raise_decode_error(tree, blobs):
+    with pytest.raises(DecodeError):
+        decode(tree, blobs)
+
+
+def test_deep_nesting_is_refused():
+    tree = 1
+    for _ in range(codec.MAX_DEPTH + 5):
+        tree = {"t": "list", "v": [tree]}
+    with pytest.raises(DecodeError):
+        decode(tree, [])
+
+
+@given(st.binary(max_size=200))
+def test_random_bytes_never_raise_anything_but_decode_error(data):
+    try:
+        header, blobs = unpack(data)
+        decode(header.get("v"), blobs)
+    except DecodeError:
+        pass
+
+
+def test_a_model_round_trips_as_data_and_computes_the_same_function():
+    torch.manual_seed(0)
+    model = DigitsCNN().eval()
+    encoder = Encoder(lambda value, e: encode_module(value, e, {"DigitsCNN": DigitsCNN}))
+    tree = encoder.encode(model)
+    rebuilt = Decoder(encoder.blobs, extension=lambda t, d, depth: decode_module(t, d, depth, {"DigitsCNN": DigitsCNN})).decode(tree)
+    assert type(rebuilt) is DigitsCNN and not rebuilt.training
+    x = torch.rand(4, 1, 8, 8)
+    assert torch.equal(model(x), rebuilt(x))
+
+
+def test_a_student_module_class_is_not_data_and_a_forged_class_is_refused():
+    class MyConv(nn.Conv2d):
+        def forward(self, x):
+            return x
+
+    encoder = Encoder(lambda value, e: encode_module(value, e, {}))
+    assert encoder.encode(nn.Sequential(MyConv(1, 1, 1))) == {"t": "opaque", "type": "Sequential"}
+    forged = {"t": "ext", "k": "module", "cls": "Popen", "attrs": {}, "params": {}, "buffers": {},
+              "children": {}, "training": False}
+    with pytest.raises(DecodeError):
+        Decoder([], extension=lambda t, d, depth: decode_module(t, d, depth, {})).decode(forged)
+
+
+def test_functions_travel_as_code_with_their_closures_and_globals():
+    A = torch.tensor([[2.0, 0.0], [0.0, 3.0]], dtype=torch.float64)
+
+    def helper(v):
+        return torch.tanh(v)
+
+    def loss(theta):
+        return 0.5 * (helper(theta) @ A @ helper(theta)) + np.float64(1.0)
+
+    encoder = Encoder(lambda value, e: encode_function(value, e) if callable(value) else None)
+    tree = encoder.encode(loss)
+    rebuilt = Decoder(encoder.blobs, extension=lambda t, d, depth: decode_function(t, d, depth)).decode(tree)
+    theta = torch.tensor([0.3, -0.7], dtype=torch.float64)
+    assert rebuilt is not loss and torch.equal(rebuilt(theta), loss(theta))
