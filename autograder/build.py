@@ -35,7 +35,9 @@ from .zips import read_texts, rezip, zip_folder
 
 DIST = REPO_ROOT / "dist"
 WORK = REPO_ROOT / "build"
-GRADING_PACKAGES = ("solutions", "autograder/checks")
+GRADING_PACKAGES = ("solutions", "autograder/checks", "autograder/engine")
+OTTER_RUN_LINE = "python /autograder/source/run_otter.py"
+ENGINE_RUN_LINE = "cd /autograder/source/files && python -m autograder.engine.gradescope /autograder"
 GRADING_DATA = ("*.pt",)  # data files the grading code loads from next to its module (checkpoints)
 CONFIG_MARKER = "# ASSIGNMENT CONFIG"
 
@@ -118,6 +120,17 @@ def _stable_cell_ids(path: Path) -> None:
     nbformat.write(notebook, path)
 
 
+def _engine_run_autograder(name: str, data: bytes) -> bytes:
+    """Gradescope's ``run_autograder`` runs the grading engine instead of otter's in-kernel
+    grading (``otter run`` does not use this script, so it keeps grading the otter way)."""
+    if name != "run_autograder":
+        return data
+    text = data.decode()
+    if OTTER_RUN_LINE not in text:
+        raise BuildError("otter's run_autograder changed: cannot point it at the grading engine")
+    return text.replace(OTTER_RUN_LINE, ENGINE_RUN_LINE).encode()
+
+
 def _collect(manifest: Manifest, otter_out: Path, dist: Path) -> Bundle:
     dist.mkdir(parents=True, exist_ok=True)
     for notebook in [otter_out / "student" / manifest.master.name, otter_out / "autograder" / manifest.master.name]:
@@ -125,7 +138,7 @@ def _collect(manifest: Manifest, otter_out: Path, dist: Path) -> Bundle:
     zips = sorted((otter_out / "autograder").glob("*-autograder_*.zip"))
     if len(zips) != 1:
         raise BuildError(f"{manifest.name}: otter assign wrote {len(zips)} autograder zips")
-    autograder_zip = rezip(zips[0], dist / "autograder.zip")
+    autograder_zip = rezip(zips[0], dist / "autograder.zip", replace=_engine_run_autograder)
     student_zip = zip_folder(otter_out / "student", dist / "student.zip")
     solution = dist / "solution.ipynb"
     shutil.copy2(otter_out / "autograder" / manifest.master.name, solution)

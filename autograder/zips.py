@@ -25,14 +25,18 @@ def zip_folder(folder: Path, destination: Path) -> Path:
     return destination
 
 
-def rezip(source: Path, destination: Path) -> Path:
-    """Copy a zip's entries into ``destination`` sorted and with fixed timestamps."""
+def rezip(source: Path, destination: Path, replace=None) -> Path:
+    """Copy a zip's entries into ``destination`` sorted and with fixed timestamps;
+    ``replace(name, data)`` may return new contents for an entry."""
     with zipfile.ZipFile(source) as src, zipfile.ZipFile(destination, "w") as dst:
         for info in sorted(src.infolist(), key=lambda i: i.filename):
             if info.is_dir() or "__pycache__" in info.filename:
                 continue
             executable = bool((info.external_attr >> 16) & 0o111) or info.filename == "run_autograder"
-            dst.writestr(_entry(info.filename, executable), src.read(info))
+            data = src.read(info)
+            if replace is not None:
+                data = replace(info.filename, data)
+            dst.writestr(_entry(info.filename, executable), data)
     return destination
 
 

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import tempfile
+import zipfile
 from pathlib import Path
 
 import nbformat
@@ -125,10 +126,40 @@ def test_grading_twice_gives_the_same_gradebook(tmp_path):
         assert path.read_bytes() == (second / "feedback" / path.name).read_bytes()
 
 
-def test_the_bundle_tests_are_the_ones_otter_runs():
+def test_the_bundle_tests_are_the_ones_otter_runs_and_sandboxes_get_only_student_files():
     bundle = load_bundle(_bundle(MANIFESTS[0]))
     try:
-        points = question_points(bundle.zip_path)
+        points = question_points(_bundle(MANIFESTS[0]))
         assert {q.name: q.max_score for q in bundle.questions} == {q: p.total for q, p in points.items()}
+        staging = Path(tempfile.mkdtemp())
+        bundle.copy_support(staging)
+        with zipfile.ZipFile(DIST / MANIFESTS[0].name / "student.zip") as zf:
+            given = {n for n in zf.namelist() if not n.endswith((".ipynb", "/"))}
+        assert {str(p.relative_to(staging)) for p in staging.rglob("*") if p.is_file()} == given
     finally:
         bundle.close()
+
+
+def test_the_gradescope_entry_point_grades_an_upload(tmp_path):
+    """Gradescope's layout, built by hand: run_autograder's command on the extracted bundle."""
+    import json
+    import subprocess
+    import sys
+
+    manifest = next(m for m in MANIFESTS if m.name == "maml-es")
+    root = tmp_path / "autograder"
+    (root / "submission").mkdir(parents=True)
+    with zipfile.ZipFile(_bundle(manifest)) as zf:
+        zf.extractall(root / "source")
+        run_autograder = zf.read("run_autograder").decode()
+    assert "autograder.engine.gradescope" in run_autograder
+    solution = nbformat.read(DIST / manifest.name / "solution.ipynb", as_version=4)
+    nbformat.write(solution, root / "submission" / manifest.master.name)
+    done = subprocess.run([sys.executable, "-m", "autograder.engine.gradescope", str(root)],
+                          cwd=root / "source" / "files", capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    results = json.loads((root / "results" / "results.json").read_text())
+    points = question_points(_bundle(manifest))
+    assert {t["name"]: t["score"] for t in results["tests"] if "max_score" in t} == \
+        {q: p.total for q, p in points.items()}
+    assert oct((root / "source").stat().st_mode & 0o777) == "0o700"

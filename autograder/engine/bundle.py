@@ -1,11 +1,13 @@
-"""TRUSTED SIDE. What the judge needs from a built autograder zip.
+"""TRUSTED SIDE. What the judge needs from a built autograder bundle.
 
-The zip is extracted into a private folder (mode 0700; it is also hidden from sandboxes): its
-``tests/*.py`` are parsed with otter's own ``ExceptionTestFile`` (so points and case order are
-exactly otter's), and its ``files/`` are the support files every sandbox gets next to the
-notebook. Shipped ``.py`` files are the given modules; the ``nn.Module`` classes they define (the
-trusted copy from ``solutions/``, byte-identical to the shipped file) may cross the boundary as
-data (:mod:`modules`).
+A zip is extracted into a private folder (mode 0700; it is also hidden from sandboxes); on
+Gradescope the bundle is already extracted in ``/autograder/source``. Its ``tests/*.py`` are
+parsed with otter's own ``ExceptionTestFile`` (so points and case order are exactly otter's).
+Its ``files/`` hold what students get next to their notebook (given code, data) and the grading
+packages (``solutions/``, ``autograder/``): only the former, :data:`GRADING_DIRS` left out, is
+copied next to a sandboxed notebook. Shipped ``.py`` files are the given modules; the
+``nn.Module`` classes they define (the trusted copy from ``solutions/``, byte-identical to the
+shipped file) may cross the boundary as data (:mod:`modules`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from torch import nn
 
 from autograder.engine.sandbox import REPO_ROOT
 
+GRADING_DIRS = ("solutions", "autograder", "tests")
+
 
 @dataclass
 class Question:
@@ -41,12 +45,22 @@ class Question:
 
 @dataclass
 class Bundle:
-    zip_path: Path
     folder: Path
     questions: list[Question]
-    support: Path
+    files: Path
     given_modules: list[str]
     model_classes: dict[str, type] = field(default_factory=dict)
+    owned: bool = True  # the folder is ours to delete (an extracted zip)
+
+    def copy_support(self, target: Path) -> None:
+        """Put what a student has next to the notebook (no grading package) into ``target``."""
+        for path in sorted(self.files.iterdir()):
+            if path.name in GRADING_DIRS or path.is_symlink():
+                continue
+            if path.is_dir():
+                shutil.copytree(path, target / path.name, dirs_exist_ok=True)
+            else:
+                shutil.copy2(path, target / path.name)
 
     @property
     def model_class_paths(self) -> dict[str, str]:
@@ -57,18 +71,19 @@ class Bundle:
         """Folders a sandbox must not see: this bundle, and the grading sources of the checkout."""
         candidates = [self.folder, REPO_ROOT / "solutions", REPO_ROOT / "autograder" / "checks",
                       REPO_ROOT / "tests", REPO_ROOT / "assignments", REPO_ROOT / "dist",
-                      REPO_ROOT / "build", self.zip_path.parent]
+                      REPO_ROOT / "build"]
         return sorted({str(p.resolve()) for p in candidates if p.is_dir()})
 
     def close(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)
+        if self.owned:
+            shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _model_classes(given_modules: list[str], support: Path) -> dict[str, type]:
+def _model_classes(given_modules: list[str], files: Path) -> dict[str, type]:
     classes = {}
     for stem in given_modules:
         trusted = REPO_ROOT / "solutions" / f"{stem}.py"
-        if not trusted.is_file() or trusted.read_bytes() != (support / f"{stem}.py").read_bytes():
+        if not trusted.is_file() or trusted.read_bytes() != (files / f"{stem}.py").read_bytes():
             continue
         module = importlib.import_module(f"solutions.{stem}")
         for name, value in vars(module).items():
@@ -78,15 +93,20 @@ def _model_classes(given_modules: list[str], support: Path) -> dict[str, type]:
 
 
 def load_bundle(zip_path: Path) -> Bundle:
-    zip_path = Path(zip_path).resolve()
+    """Extract an autograder zip into a private folder and read it."""
     folder = Path(tempfile.mkdtemp(prefix="grading-bundle-"))
     os.chmod(folder, 0o700)
-    with zipfile.ZipFile(zip_path) as zf:
+    with zipfile.ZipFile(Path(zip_path)) as zf:
         zf.extractall(folder)
-    questions = []
-    for path in sorted((folder / "tests").glob("*.py")):
-        questions.append(Question(path.stem, ExceptionTestFile.from_file(str(path))))
-    support = folder / "files"
-    support.mkdir(exist_ok=True)
-    given = sorted(p.stem for p in support.glob("*.py"))
-    return Bundle(zip_path, folder, questions, support, given, _model_classes(given, support))
+    return load_bundle_folder(folder, owned=True)
+
+
+def load_bundle_folder(folder: Path, owned: bool = False) -> Bundle:
+    """Read an extracted bundle (``tests/``, ``files/``)."""
+    folder = Path(folder).resolve()
+    questions = [Question(path.stem, ExceptionTestFile.from_file(str(path)))
+                 for path in sorted((folder / "tests").glob("*.py"))]
+    files = folder / "files"
+    files.mkdir(exist_ok=True)
+    given = sorted(p.stem for p in files.glob("*.py"))
+    return Bundle(folder, questions, files, given, _model_classes(given, files), owned)

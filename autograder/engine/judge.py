@@ -122,7 +122,7 @@ class Session:
             raise SandboxGone("the notebook failed too many times")
         self.restarts += 1
         self.staging = Path(tempfile.mkdtemp(prefix="submission-"))
-        shutil.copytree(self.bundle.support, self.staging, dirs_exist_ok=True)
+        self.bundle.copy_support(self.staging)
         self.staging.chmod(0o755)
         self.sandbox = self.server.open(self.slot, self.staging, self.bundle.hidden_paths(), self.limits,
                                         self.bundle.given_modules, self.bundle.model_class_paths)

@@ -1,0 +1,86 @@
+"""Gradescope's entry point: ``run_autograder`` runs ``python -m autograder.engine.gradescope /autograder``.
+
+Gradescope extracts the bundle into ``/autograder/source``, puts the upload in
+``/autograder/submission`` and reads ``/autograder/results/results.json``; student code would
+otherwise run as root with the network open. Here:
+
+1. the bundle and the results folder are made private to root (mode 0700), so a sandbox that
+   cannot get mount namespaces in the container still cannot read tests or write results; the
+   folders above the Python installation (``/root/miniforge3``) get the traverse bit, so the
+   sandbox user can import the standard library it has not imported yet;
+2. the one submission (a notebook or a ``grader.export()`` zip) is read as data
+   (:mod:`intake`), graded by the engine (:mod:`judge`) with the fork server of this process;
+3. results.json is written (:mod:`report`), including what could not be confined in this
+   container (a staff-only row) and why grading degraded; the same summary goes to stdout.
+
+A submission that cannot be read still gets a results.json (score 0 and the reason).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from autograder.engine import intake, report
+from autograder.engine.bundle import load_bundle_folder
+from autograder.engine.confine import Limits
+from autograder.engine.judge import Graded, grade_notebook
+from autograder.engine.sandbox import ForkServer
+
+# Gradescope's default limit is 10 minutes for everything; leave room to write the results.
+GRADESCOPE_LIMITS = Limits(submission_seconds=480, notebook_seconds=300, question_seconds=120)
+
+
+def _make_private(path: Path) -> None:
+    if os.geteuid() == 0 and path.exists():
+        os.chmod(path, 0o700)
+
+
+def _open_python_path() -> None:
+    """o+x (traverse, not read) on each folder above the interpreter that others cannot enter."""
+    if os.geteuid() != 0:
+        return
+    for prefix in {sys.base_prefix, sys.prefix}:
+        parts = Path(prefix).resolve().parts
+        for depth in range(2, len(parts) + 1):
+            folder = Path(*parts[:depth])
+            mode = folder.stat().st_mode
+            if not mode & 0o001:
+                os.chmod(folder, mode | 0o001)
+
+
+def main(autograder_dir: str = "/autograder", limits: Limits = GRADESCOPE_LIMITS) -> dict:
+    """Grade ``<autograder_dir>/submission``. Folder permissions outside it are only changed in a
+    real Gradescope container (``/autograder``), never on a machine that merely simulates one."""
+    root = Path(autograder_dir)
+    source, results = root / "source", root / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    for private in (source, results):
+        _make_private(private)
+    if root == Path("/autograder"):
+        _open_python_path()
+    bundle = load_bundle_folder(source)
+    config = json.loads((source / "otter_config.json").read_text()) if (source / "otter_config.json").is_file() else {}
+    submissions = intake.collect(root / "submission")
+    if len(submissions) == 1:
+        loaded = intake.load(submissions[0], f"{config.get('assignment_name', '')}.ipynb")
+    else:
+        loaded = intake.Loaded(None, f"expected one notebook or zip in the submission, found {len(submissions)}")
+    if loaded.notebook is None:
+        graded = Graded(status="failed", message=loaded.message)
+    else:
+        with ForkServer() as server:
+            graded = grade_notebook(server, bundle, loaded.notebook, 0, limits)
+        graded.notes[:0] = loaded.notes
+    payload = report.results_json(graded, bundle)
+    (results / "results.json").write_text(json.dumps(payload, indent=2) + "\n")
+    print(payload["output"])
+    for note in graded.staff_notes:
+        print(f"[grading engine] {note}")
+    return payload
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "/autograder")

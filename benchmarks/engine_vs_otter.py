@@ -1,0 +1,183 @@
+"""The grading engine against ``otter run``: speed, and score parity on every honest fixture.
+
+    .venv/bin/python benchmarks/engine_vs_otter.py speed [ASSIGNMENT] [--copies N]
+    .venv/bin/python benchmarks/engine_vs_otter.py parity [ASSIGNMENT ...]
+
+``speed`` grades N copies of the built solution notebook, in one run on this machine:
+
+- the floor: one interpreter that has already imported numpy, torch and matplotlib executes the
+  notebook's code cells and then every test case (public and hidden) in process, no isolation;
+- ``otter run`` on each copy, two at a time (what staff would do on two cores);
+- the engine (``autograder.grade.grade_folder``, two jobs), and once more with one copy and one
+  job for the single-submission latency (warm: the submission's own time; cold: including the
+  fork server's start);
+
+and prints throughput and latency ratios. ``parity`` materialises every fixture of the
+assignments (default: all built ones), grades them with both and prints every question whose
+scores differ (exit status 1 if any).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from autograder import otter_cli  # noqa: E402
+from autograder.fixtures import load_fixtures, materialize  # noqa: E402
+from autograder.grade import grade_folder  # noqa: E402
+from autograder.manifest import discover  # noqa: E402
+from autograder.scores import scores_by_question  # noqa: E402
+
+FLOOR_SCRIPT = r'''
+import sys, time, os, glob
+import numpy, torch, matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot
+torch.set_num_threads(1)
+import nbformat
+from IPython.core.inputtransformer2 import TransformerManager
+from otter.test_files import ExceptionTestFile
+bundle, notebook = sys.argv[1], sys.argv[2]
+os.chdir(os.path.join(bundle, "files"))
+sys.path.insert(0, os.getcwd())
+cells = [c.source for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "code"]
+start = time.perf_counter()
+namespace = {"__name__": "__main__"}
+transform = TransformerManager().transform_cell
+for source in cells:
+    try:
+        exec(compile(transform(source), "<cell>", "exec"), namespace)
+    except BaseException:
+        pass
+executed = time.perf_counter()
+for path in sorted(glob.glob(os.path.join(bundle, "tests", "*.py"))):
+    ExceptionTestFile.from_file(path).run(namespace)
+print(f"{executed - start:.3f} {time.perf_counter() - start:.3f}")
+'''
+
+
+def _extract(autograder_zip: Path, folder: Path) -> Path:
+    with zipfile.ZipFile(autograder_zip) as zf:
+        zf.extractall(folder)
+    return folder
+
+
+def floor_seconds(autograder_zip: Path, notebook: Path) -> tuple[float, float]:
+    """(notebook only, notebook + all tests) in a warm interpreter, no isolation."""
+    with tempfile.TemporaryDirectory() as tmp:
+        bundle = _extract(autograder_zip, Path(tmp))
+        done = subprocess.run([sys.executable, "-c", FLOOR_SCRIPT, str(bundle), str(notebook)],
+                              capture_output=True, text=True, check=True)
+    cells, total = (float(x) for x in done.stdout.split()[-2:])
+    return cells, total
+
+
+def otter_batch(autograder_zip: Path, notebooks: list[Path]) -> tuple[float, list[dict]]:
+    started = time.perf_counter()
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda nb: otter_cli.run(autograder_zip, nb), notebooks))
+    return time.perf_counter() - started, results
+
+
+def speed(name: str, copies: int) -> None:
+    dist = ROOT / "dist" / name
+    autograder_zip = dist / "autograder.zip"
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        solution = nbformat.read(dist / "solution.ipynb", as_version=4)
+        notebooks = []
+        for i in range(copies):
+            folder = tmp / "otter" / f"copy{i}"
+            folder.mkdir(parents=True)
+            notebooks.append(folder / f"{name}.ipynb")
+            nbformat.write(solution, notebooks[-1])
+        batch = tmp / "batch"
+        batch.mkdir()
+        for i in range(copies):
+            nbformat.write(solution, batch / f"copy{i}.ipynb")
+        one = tmp / "one"
+        one.mkdir()
+        nbformat.write(solution, one / "single.ipynb")
+
+        cells, floor = floor_seconds(autograder_zip, notebooks[0])
+        otter_wall, _ = otter_batch(autograder_zip, notebooks)
+        started = time.perf_counter()
+        rows = grade_folder(autograder_zip, batch, tmp / "graded", jobs=2, progress=open("/dev/null", "w"))
+        engine_wall = time.perf_counter() - started
+        started = time.perf_counter()
+        single = grade_folder(autograder_zip, one, tmp / "graded-one", jobs=1, progress=open("/dev/null", "w"))
+        cold = time.perf_counter() - started
+    warm = single[0][2].seconds
+    print(f"{name}: {copies} copies of the solution, one run on this machine")
+    print(f"  floor (warm interpreter, no isolation): notebook {cells:.1f} s, notebook + tests {floor:.1f} s")
+    print(f"  otter run, 2 at a time: {otter_wall:.1f} s = {copies / otter_wall * 60:.1f} submissions/min")
+    print(f"  engine, 2 jobs:         {engine_wall:.1f} s = {copies / engine_wall * 60:.1f} submissions/min")
+    print(f"  throughput engine/otter: {otter_wall / engine_wall:.2f}x")
+    print(f"  single submission: engine warm {warm:.1f} s ({warm / floor:.2f}x floor), "
+          f"cold incl. start-up {cold:.1f} s ({cold / floor:.2f}x floor)")
+    print(f"  mean engine time per submission in the batch: "
+          f"{sum(g.seconds for _, _, g in rows) / len(rows):.1f} s")
+
+
+def parity(names: list[str]) -> int:
+    mismatches = 0
+    for manifest in discover():
+        if names and manifest.name not in names or not manifest.fixtures_dir.is_dir():
+            continue
+        dist = ROOT / "dist" / manifest.name
+        autograder_zip = dist / "autograder.zip"
+        solution = nbformat.read(dist / "solution.ipynb", as_version=4)
+        with zipfile.ZipFile(dist / "student.zip") as zf:
+            stub = nbformat.reads(zf.read(manifest.master.name).decode(), as_version=4)
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            batch, notebooks = tmp / "batch", {}
+            batch.mkdir()
+            for fixture in load_fixtures(manifest.fixtures_dir):
+                notebook = materialize(fixture, solution if fixture.base == "solution" else stub)
+                nbformat.write(notebook, batch / f"{fixture.name}.ipynb")
+                folder = tmp / "otter" / fixture.name
+                folder.mkdir(parents=True)
+                notebooks[fixture.name] = folder / manifest.master.name
+                nbformat.write(notebook, notebooks[fixture.name])
+            engine = {name: graded for name, _, graded in
+                      grade_folder(autograder_zip, batch, tmp / "graded", jobs=2, progress=open("/dev/null", "w"))}
+            _, otter_results = otter_batch(autograder_zip, list(notebooks.values()))
+        for name, results in zip(notebooks, otter_results):
+            for question, score in scores_by_question(results).items():
+                if engine[name].score(question) != score:
+                    mismatches += 1
+                    print(f"MISMATCH {manifest.name}/{name}/{question}: otter {score}, engine {engine[name].score(question)}")
+        print(f"{manifest.name}: {len(notebooks)} fixtures compared")
+    print(f"{mismatches} mismatching question scores")
+    return 1 if mismatches else 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="mode", required=True)
+    s = sub.add_parser("speed")
+    s.add_argument("assignment", nargs="?", default="metalearning")
+    s.add_argument("--copies", type=int, default=6)
+    p = sub.add_parser("parity")
+    p.add_argument("assignments", nargs="*")
+    args = parser.parse_args()
+    if args.mode == "speed":
+        speed(args.assignment, args.copies)
+    else:
+        sys.exit(parity(args.assignments))
+
+
+if __name__ == "__main__":
+    main()
