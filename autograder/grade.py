@@ -8,7 +8,8 @@ bulk export (see :mod:`autograder.engine.intake`). OUT (default ``graded/<assign
 ``gradebook.csv``, ``results/<id>/results.json`` and ``feedback/<id>.txt``
 (:mod:`autograder.engine.report`).
 
-Each of the N jobs is a judge process with its own warm fork server and sandbox user; student
+Each of the N jobs is a judge process with its own warm fork server and sandbox user (a slot
+leased machine-wide, so concurrent grading runs never share one); student
 code runs only in sandboxes (:mod:`autograder.engine.judge`). Every submission yields a row, also
 when a judge process itself dies: the row then says so and the batch goes on.
 """
@@ -29,13 +30,13 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 _worker: dict = {}
 
 
-def _start_worker(zip_path: str, slots, limits: Limits) -> None:
+def _start_worker(zip_path: str, limits: Limits) -> None:
     import atexit
 
     from autograder.engine.bundle import load_bundle
-    from autograder.engine.sandbox import ForkServer
+    from autograder.engine.sandbox import ForkServer, lease_slot
 
-    _worker["slot"] = slots.get()
+    _worker["slot"], _worker["slot_lock"] = lease_slot()
     _worker["bundle"] = load_bundle(Path(zip_path))
     _worker["server"] = ForkServer()
     _worker["limits"] = limits
@@ -91,12 +92,9 @@ def grade_folder(zip_path: Path, submissions_dir: Path, out_dir: Path, jobs: int
     bundle = load_bundle(zip_path)
     rows, started = [], time.monotonic()
     context = multiprocessing.get_context("spawn")
-    slots = context.Manager().Queue()
-    for slot in range(max(1, jobs)):
-        slots.put(slot)
     try:
         with futures.ProcessPoolExecutor(max(1, jobs), mp_context=context, initializer=_start_worker,
-                                         initargs=(str(zip_path), slots, limits)) as pool:
+                                         initargs=(str(zip_path), limits)) as pool:
             pending = {pool.submit(_grade_one, s.identifier, str(s.path), s.submitters, str(out_dir)): s
                        for s in submissions}
             for done, future in enumerate(futures.as_completed(pending), 1):

@@ -243,3 +243,45 @@ class CheckMatrix:
                 rerun.add(shared)
                 first = self.fixture_outcome(fixture, question)
                 assert outcome(check, namespace) == first, fixture.name
+
+
+def standard_tests(matrix: CheckMatrix, require_alternatives: bool = True) -> dict[str, Callable]:
+    """The tests every assignment's check module runs on its matrix; a test module takes them
+    with ``globals().update(standard_tests(MATRIX))``:
+
+    - the fixtures cover every question with a mistake (and, with ``require_alternatives``, a
+      correct alternative), and the fingerprint shortcut never mistakes a redefinition for the
+      reference;
+    - every fixture × question outcome is the fixture's expectation;
+    - the reference passes, the untouched stub fails with a short message free of source, and
+      two gradings agree.
+    """
+
+    def test_fixtures_exist_and_cover_every_question():
+        matrix.assert_fixtures_cover_every_question()
+        if require_alternatives:
+            for question in matrix.answers:
+                alternatives = [f for f in matrix.fixtures
+                                if question in f.defined_names() and f.outcome(question) == "full"]
+                assert alternatives, f"no correct alternative for {question}"
+
+    def test_shortcut_never_applies_to_a_redefined_function():
+        matrix.assert_no_redefinition_is_taken_for_the_reference()
+
+    @pytest.mark.parametrize("fixture, question", matrix.cases())
+    def test_fixture_outcome(fixture, question):
+        matrix.assert_fixture_outcome(fixture, question)
+
+    @pytest.mark.parametrize("question", matrix.answers)
+    def test_reference_passes(question):
+        assert matrix.reference_outcome(question) is None
+
+    @pytest.mark.parametrize("question", matrix.answers)
+    def test_stub_fails_with_a_short_safe_message(question):
+        matrix.assert_stub_fails_safely(question)
+
+    @pytest.mark.parametrize("question", matrix.answers)
+    def test_checks_are_deterministic(question):
+        matrix.assert_deterministic(question)
+
+    return {name: fn for name, fn in locals().items() if name.startswith("test_")}

@@ -22,7 +22,7 @@ import pytest
 from autograder.engine.bundle import load_bundle
 from autograder.engine.confine import SANDBOX_UID_BASE, Limits
 from autograder.engine.remote import RemoteNamespace
-from autograder.engine.sandbox import REPO_ROOT, ForkServer
+from autograder.engine.sandbox import REPO_ROOT, ForkServer, lease_slot
 from autograder.fixtures import materialize
 from autograder.grade import grade_folder
 from autograder.scores import question_points
@@ -62,20 +62,22 @@ def test_a_sandbox_is_confined(tmp_path):
     staging.chmod(0o755)
     (staging / "given.txt").write_text("data")
     checks = REPO_ROOT / "autograder" / "checks" / "compare.py"
+    slot, lock = lease_slot()
     with ForkServer() as server:
-        sandbox = server.open(3, staging, [str(REPO_ROOT / "autograder" / "checks")], limits, [], {})
+        sandbox = server.open(slot, staging, [str(REPO_ROOT / "autograder" / "checks")], limits, [], {})
         reply, _ = sandbox.request({"op": "cell", "source": f"CHECKS = {str(checks)!r}\n" + PROBE, "index": 0})
         assert reply["error"] is None
         facts = RemoteNamespace(sandbox, {}).get("facts")
         sandbox.close()
-    assert facts["uid"] == SANDBOX_UID_BASE + 3
+    assert facts["uid"] == SANDBOX_UID_BASE + slot
     assert facts["read_checks"] is False and facts["network"] is False
     assert facts["tmp"] == ["submission"] and facts["cwd"] == "/tmp/submission"
     assert set(facts["env"]) <= {"PATH", "LANG", "LC_ALL", "MPLBACKEND", "OMP_NUM_THREADS",
                                  "PYTHONHASHSEED", "HOME", "MPLCONFIGDIR", "TMPDIR"}
     assert facts["nproc"] == 20 and facts["as"] == 3 * 2**30
     assert facts["write_python"] is False
-    assert not [p for p in Path("/proc").iterdir() if p.name.isdigit() and _uid(p) == SANDBOX_UID_BASE + 3]
+    assert not [p for p in Path("/proc").iterdir() if p.name.isdigit() and _uid(p) == SANDBOX_UID_BASE + slot]
+    __import__("os").close(lock)
 
 
 def _uid(path: Path) -> int:

@@ -32,6 +32,7 @@ import numpy
 import pytest
 
 from autograder.engine.confine import SANDBOX_UID_BASE, Limits
+from autograder.engine.sandbox import MAX_SLOTS
 from autograder.fixtures import load_fixtures, materialize
 from autograder.grade import grade_folder
 from autograder.scores import question_points
@@ -116,8 +117,9 @@ def _sandbox_processes() -> list[int]:
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                if SANDBOX_UID_BASE <= os.stat(f"/proc/{entry}").st_uid < SANDBOX_UID_BASE + 100:
-                    found.append(int(entry))
+                if SANDBOX_UID_BASE <= os.stat(f"/proc/{entry}").st_uid < SANDBOX_UID_BASE + MAX_SLOTS \
+                        and Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[-1].split()[0] != "Z":
+                    found.append(int(entry))  # zombies have exited: only init's wait is missing
             except OSError:
                 pass
     return found

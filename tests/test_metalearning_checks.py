@@ -21,7 +21,7 @@ import pytest
 from autograder.checks import metalearning as checks
 from autograder.checks.isolation import delegate, substituted, substituted_globals
 from solutions import metalearning as reference
-from tests.check_matrix import CheckMatrix, outcome
+from tests.check_matrix import CheckMatrix, outcome, standard_tests
 
 ROOT = Path(__file__).resolve().parents[1]
 # METALEARNING_CHECKS_FULL=1 runs every check on every fixture even where the fixture left the
@@ -30,41 +30,13 @@ MATRIX = CheckMatrix(checks, reference, ROOT / "assignments" / "metalearning" / 
                      full_env="METALEARNING_CHECKS_FULL")
 FIXTURES = MATRIX.fixtures
 ANSWERS = MATRIX.answers
+globals().update(standard_tests(MATRIX, require_alternatives=False))
 
 # fixtures with deliberate mistakes divide by zero or overflow; that is their point
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
 _outcome = outcome
 _reference_namespace = MATRIX.reference_namespace
-
-
-def test_fixtures_exist_and_cover_every_question():
-    MATRIX.assert_fixtures_cover_every_question()
-
-
-def test_shortcut_never_applies_to_a_redefined_function():
-    MATRIX.assert_no_redefinition_is_taken_for_the_reference()
-
-
-@pytest.mark.parametrize("fixture, question", MATRIX.cases())
-def test_fixture_outcome(fixture, question):
-    MATRIX.assert_fixture_outcome(fixture, question)
-
-
-@pytest.mark.parametrize("question", ANSWERS)
-def test_reference_passes(question):
-    assert _outcome(checks.CHECKS[question], _reference_namespace()) is None
-
-
-@pytest.mark.parametrize("question", ANSWERS)
-def test_stub_fails_with_a_short_safe_message(question):
-    MATRIX.assert_stub_fails_safely(question)
-
-
-@pytest.mark.parametrize("question", ANSWERS)
-def test_checks_are_deterministic(question):
-    """Two gradings of the same submission give the same outcome and message."""
-    MATRIX.assert_deterministic(question)
 
 
 def _hostile_outputs():

@@ -99,6 +99,17 @@ def student_function(env: dict, name: str, question: str | None = None) -> Calla
     return fn
 
 
+MISSING = object()
+
+
+def student_value(env: dict, name: str) -> Any:
+    """A variable of the notebook namespace (a dict in the kernel, a ``RemoteNamespace`` under the
+    grading engine), or :data:`MISSING`."""
+    if isinstance(env, dict):
+        return dict.get(env, name, MISSING)
+    return env.get(name, MISSING)
+
+
 def call(fn: Callable, *args: Any, question: str, case: str = "", **kwargs: Any) -> Any:
     """``fn(*args, **kwargs)``; any exception becomes a short ``AssertionError``.
 

@@ -47,12 +47,18 @@ from autograder.engine import confine as confinement  # noqa: E402
 from autograder.engine import sandbox_runtime, wire  # noqa: E402
 
 
+def _alive(pid: str) -> bool:
+    """Not a zombie (a zombie has exited; only its parent's wait removes the entry)."""
+    with open(f"/proc/{pid}/stat") as handle:
+        return handle.read().rsplit(")", 1)[-1].split()[0] != "Z"
+
+
 def _processes_of(uid: int) -> list[int]:
     pids = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                if os.stat(f"/proc/{entry}").st_uid == uid:
+                if os.stat(f"/proc/{entry}").st_uid == uid and _alive(entry):
                     pids.append(int(entry))
             except OSError:
                 continue

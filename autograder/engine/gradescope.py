@@ -27,7 +27,7 @@ from autograder.engine import intake, report
 from autograder.engine.bundle import load_bundle_folder
 from autograder.engine.confine import Limits
 from autograder.engine.judge import Graded, grade_notebook
-from autograder.engine.sandbox import ForkServer
+from autograder.engine.sandbox import ForkServer, lease_slot
 
 # Gradescope's default limit is 10 minutes for everything; leave room to write the results.
 GRADESCOPE_LIMITS = Limits(submission_seconds=480, notebook_seconds=300, question_seconds=120)
@@ -71,8 +71,9 @@ def main(autograder_dir: str = "/autograder", limits: Limits = GRADESCOPE_LIMITS
     if loaded.notebook is None:
         graded = Graded(status="failed", message=loaded.message)
     else:
+        slot, _lock = lease_slot()
         with ForkServer() as server:
-            graded = grade_notebook(server, bundle, loaded.notebook, 0, limits)
+            graded = grade_notebook(server, bundle, loaded.notebook, slot, limits)
         graded.notes[:0] = loaded.notes
     payload = report.results_json(graded, bundle)
     (results / "results.json").write_text(json.dumps(payload, indent=2) + "\n")

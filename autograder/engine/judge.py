@@ -182,7 +182,7 @@ def _run_case(session: Session, question: Question, case, deadline: float) -> Ca
     except SandboxGone as gone:
         result.message = f"{question.name}: not graded: {gone.reason}"
         return result
-    namespace = RemoteNamespace(sandbox, session.bundle.model_classes)
+    namespace = RemoteNamespace(sandbox, session.bundle.model_classes, session.bundle.given_modules)
     sandbox.deadline = deadline
     try:
         namespace.adopt_mode()

@@ -1,8 +1,8 @@
 """TRUSTED SIDE. The student's notebook namespace, seen from the judge through the sandbox.
 
 A test or hidden check receives ``env``; under the engine that is a :class:`RemoteNamespace`.
-``env.get(name)`` returns plain data (decoded by :mod:`codec`) or, for a function, a
-:class:`FunctionProxy`. Calling the proxy sends the arguments as data, runs the function in the
+``env.get(name)`` returns plain data (decoded by :mod:`codec`), for a function a
+:class:`FunctionProxy`, for a class of the given code the trusted copy of that class. Calling the proxy sends the arguments as data, runs the function in the
 sandbox, and returns the result as data; afterwards every tensor, generator and module argument
 takes the state it has in the sandbox (in-place changes are visible, as they would be in one
 process). A returned tensor that depends on an argument requiring grad is connected to that
@@ -49,10 +49,23 @@ def student_exception(name: str) -> type:
 class RemoteNamespace:
     """``env`` for tests under the engine: read-only access to the sandbox's notebook globals."""
 
-    def __init__(self, sandbox: Sandbox, model_classes: dict[str, type]):
+    def __init__(self, sandbox: Sandbox, model_classes: dict[str, type], given_modules=()):
         self.sandbox = sandbox
         self.model_classes = model_classes
+        self.given_modules = tuple(given_modules)
         self.reference_exposed = False
+
+    def given_class(self, module: Any, name: Any) -> Any:
+        """A class of the given code (``Codebook`` of ``quantization_experiments``), from the
+        trusted copy in ``solutions/``; anything else is not data."""
+        from autograder.engine.codec import Opaque
+
+        if module not in self.given_modules or type(name) is not str or not name.isidentifier():
+            return Opaque("type")
+        import importlib
+
+        value = getattr(importlib.import_module(f"solutions.{module}"), name, None)
+        return value if isinstance(value, type) else Opaque("type")
 
     @property
     def call_seconds(self) -> float:
@@ -133,10 +146,11 @@ class FunctionProxy:
             raise student_exception("ReturnedNonData")()
         grad_inputs = [m for m in encoder.mutables if isinstance(m, torch.Tensor) and m.requires_grad]
         decoder = namespace.decoder(blobs, grad_inputs)
+        value = decoder.decode(reply.get("value"))  # first: the sandbox encoded it first (memo order)
         _write_back(encoder.mutables, reply.get("writeback"), decoder)
         if reply.get("error") is not None:
             raise student_exception(str(reply["error"]))()
-        return decoder.decode(reply.get("value"))
+        return value
 
 
 def _write_back(locals_: list, trees: Any, decoder: Decoder) -> None:
@@ -209,6 +223,8 @@ class JudgeDecoder(Decoder):
         kind = tree.get("k")
         if kind == "module":
             return decode_module(tree, self, depth, self.namespace.model_classes)
+        if kind == "class":
+            return self.namespace.given_class(tree.get("module"), tree.get("name"))
         if kind == "fn" and type(tree.get("h")) is int:
             name = str(tree.get("name", "function"))[:40]
             return FunctionProxy(self.namespace, {"handle": tree["h"]}, name)

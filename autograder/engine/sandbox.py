@@ -10,9 +10,11 @@ decoded by :mod:`codec` (data only) and checked by the caller.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import socket
+import tempfile
 import subprocess
 import sys
 import time
@@ -23,6 +25,28 @@ from autograder.engine.codec import DecodeError
 from autograder.engine.confine import Limits
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+SLOT_LOCKS = Path(tempfile.gettempdir()) / "autograder-sandbox-slots"
+MAX_SLOTS = 256
+
+
+def lease_slot() -> tuple[int, int]:
+    """A job slot no other grading process on this machine holds: (slot, lock descriptor).
+
+    The slot's sandbox uid is killed wholesale (``kill(-1)`` as that uid) after every submission,
+    so two graders must never share one: each holds an exclusive ``flock`` on its slot's lock
+    file (in a root-only folder) for as long as it keeps the descriptor open.
+    """
+    SLOT_LOCKS.mkdir(mode=0o700, exist_ok=True)
+    for slot in range(MAX_SLOTS):
+        fd = os.open(SLOT_LOCKS / f"slot-{slot}", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return slot, fd
+        except BlockingIOError:
+            os.close(fd)
+    raise RuntimeError("every sandbox slot on this machine is in use")
 
 
 class SandboxGone(RuntimeError):

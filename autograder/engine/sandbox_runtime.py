@@ -83,6 +83,9 @@ class Runtime:
         def extension(value, encoder):
             if isinstance(value, nn.Module):
                 return encode_module(value, encoder, classes)
+            if isinstance(value, type):
+                return {"t": "ext", "k": "class", "module": str(value.__module__)[:100],
+                        "name": str(value.__qualname__)[:100]}
             if callable(value) and not isinstance(value, type):
                 return {"t": "ext", "k": "fn", "h": self.remember(value), "name": type_name(value)}
             return None
