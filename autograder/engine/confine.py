@@ -120,22 +120,33 @@ def _closed_ancestor(path: str) -> tuple[str, str] | None:
     return None
 
 
+def _interpreter_paths() -> list[str]:
+    return sorted({sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))})
+
+
+def _cover_keeping(folder: str, keep: list[str], data: str, flags: int = MS_NOSUID | MS_NODEV) -> None:
+    """Mount a fresh tmpfs over ``folder`` and bind each path of ``keep`` (inside it) back in."""
+    keep = [k for k in keep if os.path.commonpath([folder, k]) == folder and k != folder]
+    fds = [(k, os.open(k, os.O_PATH)) for k in keep]
+    try:
+        _mount("tmpfs", folder, "tmpfs", flags, data)
+        for path, fd in fds:
+            os.makedirs(path, exist_ok=True)
+            _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+    finally:
+        for _, fd in fds:
+            os.close(fd)
+
+
 def _reopen_interpreter() -> None:
     """Let the sandbox user reach the Python installation when it lies under a closed folder
     (e.g. ``/root/.pyenv``): cover the closed folder with an empty tmpfs and bind the
     installation's subtree back in, so nothing else of that folder becomes visible."""
-    for prefix in sorted({sys.base_prefix, sys.prefix, os.path.realpath(sys.executable)}):
+    for prefix in _interpreter_paths():
         found = _closed_ancestor(prefix)
-        if found is None:
-            continue
-        closed, keep = found
-        fd = os.open(keep, os.O_PATH)
-        try:
-            _mount("tmpfs", closed, "tmpfs", MS_NOSUID | MS_NODEV, "size=4k,mode=0755")
-            os.makedirs(keep, exist_ok=True)
-            _mount(f"/proc/self/fd/{fd}", keep, None, MS_BIND | MS_REC)
-        finally:
-            os.close(fd)
+        if found is not None:
+            closed, keep = found
+            _cover_keeping(closed, [keep], "size=4k,mode=0755")
 
 
 def confine(conf: Confinement, keep_fd: int) -> tuple[Path, list[str]]:
@@ -163,9 +174,9 @@ def confine(conf: Confinement, keep_fd: int) -> tuple[Path, list[str]]:
             if os.path.isdir(path):
                 _mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k,mode=0555")
         size = f"size={conf.limits.tmp_bytes},mode=1777"
-        for path in ("/tmp", "/var/tmp", "/dev/shm"):
+        for path in ("/tmp", "/var/tmp", "/dev/shm"):  # an interpreter (a venv) inside stays
             if os.path.isdir(path):
-                _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, size)
+                _cover_keeping(path, _interpreter_paths(), size)
         scratch = Path("/tmp/submission")
     _write_tree(scratch, files if namespaces else {}, conf.uid if root else None)
     limits = conf.limits
