@@ -3,7 +3,8 @@
 Two routes, both through the built ``dist/<name>/autograder.zip``:
 
 - every fixture, in process: the fixture's namespace is graded by the zip's own test files,
-  public and hidden (what ``otter run`` does after executing a notebook);
+  public and hidden (what ``otter run`` does after executing a notebook); a hidden case is not
+  re-run for an answer whose code is the reference's own (``FIXTURES_FULL=1`` runs them all);
 - a sample, end to end: the fixture is materialised as a notebook and graded by ``otter run``
   (≈20 s each, so the solution, the stub and one fixture of each kind of expectation).
 
@@ -12,6 +13,8 @@ Expected scores come from the fixture's declared outcomes and the points in the 
 
 from __future__ import annotations
 
+import functools
+import importlib
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -24,6 +27,7 @@ from autograder.build import DIST, build_assignment
 from autograder.fixtures import Fixture, fixture_namespace, load_fixtures, materialize
 from autograder.manifest import Manifest, discover
 from autograder.scores import question_points, score_namespace, scores_by_question
+from tests.check_matrix import CheckMatrix
 
 MANIFESTS = [m for m in discover() if m.fixtures_dir.is_dir()]
 CASES = [(m, f) for m in MANIFESTS for f in load_fixtures(m.fixtures_dir)]
@@ -55,7 +59,18 @@ def test_fixture_scores_in_process(manifest, fixture):
     unknown = set(fixture.expect) - set(points)
     assert not unknown, f"{fixture.name} names questions the bundle lacks: {sorted(unknown)}"
     namespace = fixture_namespace(fixture, manifest.reference.read_text(), _answers(points))
-    assert score_namespace(autograder_zip, namespace) == _expected(fixture, points)
+    matrix = _matrix(manifest)
+    unchanged = set() if matrix.full else {q for q in points if matrix.unchanged_from_reference(namespace, q)}
+    assert score_namespace(autograder_zip, namespace, unchanged) == _expected(fixture, points)
+
+
+@functools.cache
+def _matrix(manifest: Manifest) -> CheckMatrix:
+    """The assignment's check matrix: tells which answers of a fixture are the reference's own
+    code (their hidden checks are known to pass; tests/check_matrix.py)."""
+    checks = importlib.import_module(f"autograder.checks.{manifest.reference.stem}")
+    reference = importlib.import_module(f"solutions.{manifest.reference.stem}")
+    return CheckMatrix(checks, reference, manifest.fixtures_dir, full_env="FIXTURES_FULL")
 
 
 @pytest.mark.parametrize("manifest", MANIFESTS, ids=[m.name for m in MANIFESTS])
