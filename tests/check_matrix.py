@@ -228,6 +228,16 @@ class CheckMatrix:
             if not line.startswith(("#", '"""')) and line not in ('"""', "else:", "return"):
                 assert line not in message, line
 
+    def assert_replacement_fails_safely(self, fn: Callable) -> str:
+        """The reference notebook with ``fn`` as the answer of the same name fails that answer's
+        check with a short message naming the question; returns the message."""
+        namespace = self.reference_namespace()
+        namespace[fn.__name__] = fn
+        message = outcome(self.checks.CHECKS[fn.__name__], namespace)
+        assert message is not None and message.startswith(f"{fn.__name__}: "), message
+        assert len(message) < 300
+        return message
+
     def assert_deterministic(self, question: str) -> None:
         """Two gradings of the same submission give the same outcome and message."""
         check = self.checks.CHECKS[question]
