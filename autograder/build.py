@@ -27,6 +27,7 @@ import nbformat
 import yaml
 
 from . import otter_cli
+from .experiment_cells import announce, dependency_problems
 from .inject import fill_notebook
 from .leaks import Secret, find_leaks, function_secrets, hidden_test_secrets
 from .manifest import REPO_ROOT, Manifest, discover
@@ -107,6 +108,11 @@ def stage_assignment(manifest: Manifest, stage: Path, repo_root: Path = REPO_ROO
     notebook = nbformat.read(master, as_version=4)
     _configure(notebook, manifest)
     fill_notebook(notebook, manifest.reference.read_text())
+    announce(notebook)
+    problems = dependency_problems(notebook)
+    if problems:
+        raise BuildError(f"{manifest.master}: grading would skip code that graded cells need:\n  - "
+                         + "\n  - ".join(problems))
     nbformat.write(notebook, master)
     return master
 

@@ -6,7 +6,8 @@
 ``speed`` grades N copies of the built solution notebook, in one run on this machine:
 
 - the floor: one interpreter that has already imported numpy, torch and matplotlib executes the
-  notebook's code cells and then every test case (public and hidden) in process, no isolation;
+  notebook's graded code cells (otter_ignore ones left out, as in grading) and then every test
+  case (public and hidden) in process, no isolation;
 - ``otter run`` on each copy, two at a time (what staff would do on two cores);
 - the engine (``autograder.grade.grade_folder``, two jobs), and once more with one copy and one
   job for the single-submission latency (warm: the submission's own time; cold: including the
@@ -20,6 +21,7 @@ scores differ (exit status 1 if any).
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 import tempfile
@@ -34,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from autograder import otter_cli  # noqa: E402
+from autograder.engine.cells import graded_code_cells  # noqa: E402
 from autograder.fixtures import load_fixtures, materialize  # noqa: E402
 from autograder.grade import grade_folder  # noqa: E402
 from autograder.manifest import discover  # noqa: E402
@@ -45,13 +48,14 @@ import numpy, torch, matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot
 torch.set_num_threads(1)
-import nbformat
+import json
 from IPython.core.inputtransformer2 import TransformerManager
 from otter.test_files import ExceptionTestFile
-bundle, notebook = sys.argv[1], sys.argv[2]
+bundle, cells_json = sys.argv[1], sys.argv[2]
 os.chdir(os.path.join(bundle, "files"))
 sys.path.insert(0, os.getcwd())
-cells = [c.source for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "code"]
+with open(cells_json) as f:
+    cells = json.load(f)
 start = time.perf_counter()
 namespace = {"__name__": "__main__"}
 transform = TransformerManager().transform_cell
@@ -61,9 +65,12 @@ for source in cells:
     except BaseException:
         pass
 executed = time.perf_counter()
+failed = 0
 for path in sorted(glob.glob(os.path.join(bundle, "tests", "*.py"))):
-    ExceptionTestFile.from_file(path).run(namespace)
-print(f"{executed - start:.3f} {time.perf_counter() - start:.3f}")
+    test_file = ExceptionTestFile.from_file(path)
+    test_file.run(namespace)
+    failed += sum(not result.passed for result in test_file.test_case_results)
+print(f"{executed - start:.3f} {time.perf_counter() - start:.3f} {failed}")
 '''
 
 
@@ -74,13 +81,18 @@ def _extract(autograder_zip: Path, folder: Path) -> Path:
 
 
 def floor_seconds(autograder_zip: Path, notebook: Path) -> tuple[float, float]:
-    """(notebook only, notebook + all tests) in a warm interpreter, no isolation."""
+    """(notebook only, notebook + all tests) in a warm interpreter, no isolation; the notebook's
+    code is what grading executes (cells tagged otter_ignore left out, as otter does)."""
     with tempfile.TemporaryDirectory() as tmp:
-        bundle = _extract(autograder_zip, Path(tmp))
-        done = subprocess.run([sys.executable, "-c", FLOOR_SCRIPT, str(bundle), str(notebook)],
+        bundle = _extract(autograder_zip, Path(tmp) / "bundle")
+        cells_json = Path(tmp) / "cells.json"
+        cells_json.write_text(json.dumps(graded_code_cells(nbformat.read(notebook, as_version=4))))
+        done = subprocess.run([sys.executable, "-c", FLOOR_SCRIPT, str(bundle), str(cells_json)],
                               capture_output=True, text=True, check=True)
-    cells, total = (float(x) for x in done.stdout.split()[-2:])
-    return cells, total
+    cells, total, failed = done.stdout.split()[-3:]
+    if int(failed):
+        raise SystemExit(f"the floor is not a grading: {failed} test cases failed on the solution")
+    return float(cells), float(total)
 
 
 def otter_batch(autograder_zip: Path, notebooks: list[Path]) -> tuple[float, list[dict]]:

@@ -1,8 +1,8 @@
 """The warm worker: imports the heavy libraries once, then forks one confined sandbox per request.
 
 Started by the judge as ``python -m autograder.engine.forkserver FD``; FD is its end of a control
-socket. It imports numpy, torch, matplotlib (Agg), scikit-learn's dataset loader and the
-untrusted runtime, and nothing that holds a secret (no checks, no reference solutions, no tests),
+socket. It imports numpy, torch (and runs what torch initialises lazily), matplotlib (Agg),
+scikit-learn's dataset loader and the untrusted runtime, and nothing that holds a secret (no checks, no reference solutions, no tests),
 because every sandbox is a copy of its memory. Requests (:mod:`wire` messages):
 
 Control messages are JSON, one per packet of a SOCK_SEQPACKET socket:
@@ -42,9 +42,14 @@ try:  # the digits data of the pruning and quantization notebooks
     import sklearn.datasets  # noqa: F401
 except ImportError:  # pragma: no cover
     pass
+import torch.utils.benchmark  # noqa: E402,F401 - the pruning notebook's latency measurements
+
 
 from autograder.engine import confine as confinement  # noqa: E402
 from autograder.engine import sandbox_runtime, wire  # noqa: E402
+from autograder.engine.warm_up import warm_up_torch  # noqa: E402
+
+warm_up_torch()
 
 
 def _alive(pid: str) -> bool:

@@ -26,13 +26,13 @@ import nbformat
 
 from autograder.checks.compare import first_check_failure
 from autograder.engine.bundle import Bundle, Question
+from autograder.engine.cells import graded_code_cells
 from autograder.engine.confine import Limits
 from autograder.engine.remote import RemoteNamespace, StudentException
 from autograder.engine.sandbox import ForkServer, Sandbox, SandboxGone
 from autograder.engine.torch_mode import reset_torch_state
 
 MAX_RESTARTS = 16
-OTTER_IGNORE_TAG = "otter_ignore"
 TIME_LIMIT_MARKERS = ("no answer within", "ran out of time", "time limit")
 
 
@@ -59,20 +59,6 @@ class Graded:
 
     def score(self, question: str) -> float:
         return float(sum(c.points for c in self.cases if c.question == question and c.passed))
-
-
-def code_cells(notebook: nbformat.NotebookNode) -> list[str]:
-    """The sources of the code cells otter would execute (cells tagged otter_ignore dropped)."""
-    cells = []
-    for cell in notebook.get("cells", []):
-        if cell.get("cell_type") != "code":
-            continue
-        metadata = cell.get("metadata", {}) or {}
-        if OTTER_IGNORE_TAG in (metadata.get("tags") or []) or (metadata.get("otter") or {}).get("ignore"):
-            continue
-        source = cell.get("source", "")
-        cells.append("".join(source) if isinstance(source, list) else str(source))
-    return cells
 
 
 class Session:
@@ -206,7 +192,7 @@ def grade_notebook(server: ForkServer, bundle: Bundle, notebook: nbformat.Notebo
     """Grade one parsed notebook with the bundle's tests."""
     started = time.monotonic()
     graded = Graded()
-    session = Session(server, bundle, slot, limits, code_cells(notebook), graded)
+    session = Session(server, bundle, slot, limits, graded_code_cells(notebook), graded)
     try:
         try:
             session.start()

@@ -58,7 +58,10 @@ class SandboxGone(RuntimeError):
 
 
 class ForkServer:
-    """The warm worker; one per judge process. Use as a context manager."""
+    """The warm worker; one per judge process. Use as a context manager.
+
+    Construction only starts the process; the first request waits until it is ready, so a judge
+    can do its own start-up meanwhile."""
 
     def __init__(self, python: str = sys.executable):
         self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -68,11 +71,17 @@ class ForkServer:
             pass_fds=[theirs.fileno()], env=env, cwd="/", stdin=subprocess.DEVNULL)
         theirs.close()
         self.control.settimeout(120)
-        ready = json.loads(self.control.recv(1 << 16) or b"{}")
-        if not ready.get("ready"):
-            raise RuntimeError("the grading fork server did not start")
+        self.ready = False
+
+    def wait_ready(self) -> None:
+        if not self.ready:
+            ready = json.loads(self.control.recv(1 << 16) or b"{}")
+            if not ready.get("ready"):
+                raise RuntimeError("the grading fork server did not start")
+            self.ready = True
 
     def _request(self, header: dict, fds: list[int] = ()) -> dict:
+        self.wait_ready()
         socket.send_fds(self.control, [json.dumps(header).encode()], list(fds))
         return json.loads(self.control.recv(1 << 16))
 

@@ -52,6 +52,7 @@ class Runtime:
         self.ns = self.runner.namespace
         self.given_modules = given_modules
         self.model_class_paths = model_classes
+        self._model_classes: dict[str, type] | None = None
         self.handles: dict[int, Any] = {}
         self.vjps: dict[int, tuple[torch.Tensor, list[torch.Tensor]]] = {}
         self.next_handle = 1
@@ -59,6 +60,8 @@ class Runtime:
 
     # classes of the given model code, imported from the scratch folder when first needed
     def model_classes(self) -> dict[str, type]:
+        if self._model_classes is not None:
+            return self._model_classes
         classes = {}
         for name, path in self.model_class_paths.items():
             module_name, _, attr = path.partition(":")
@@ -66,6 +69,7 @@ class Runtime:
                 classes[name] = getattr(importlib.import_module(module_name), attr)
             except Exception:  # noqa: BLE001 - a broken given module: those models are not data
                 pass
+        self._model_classes = classes
         return classes
 
     # ---------------------------------------------------------------------------------------------

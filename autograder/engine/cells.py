@@ -1,0 +1,29 @@
+"""Which notebook cells grading executes: otter's rule, shared by the engine, build and benchmarks.
+
+otter's grading preprocessor drops every cell tagged ``otter_ignore`` (or whose metadata has
+``otter: {ignore: true}``) before it executes a submission. The engine drops the same cells, so
+both graders run the same code; masters tag their experiment cells (sweeps, training runs,
+plots) this way, and grading costs the answers and the tests, not the experiments.
+"""
+
+from __future__ import annotations
+
+IGNORE_TAG = "otter_ignore"
+
+
+def skipped_when_grading(cell: dict) -> bool:
+    """Whether otter (and so the engine) leaves this cell out when grading."""
+    metadata = cell.get("metadata", {}) or {}
+    return IGNORE_TAG in (metadata.get("tags") or []) or bool((metadata.get("otter") or {}).get("ignore"))
+
+
+def cell_source(cell: dict) -> str:
+    """A cell's source as one string (nbformat allows a list of lines on disk)."""
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+def graded_code_cells(notebook: dict) -> list[str]:
+    """The sources of the code cells grading executes, in notebook order."""
+    return [cell_source(cell) for cell in notebook.get("cells", [])
+            if cell.get("cell_type") == "code" and not skipped_when_grading(cell)]
