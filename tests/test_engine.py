@@ -167,3 +167,35 @@ def test_the_gradescope_entry_point_grades_an_upload(tmp_path):
     assert {t["name"]: t["score"] for t in results["tests"] if "max_score" in t} == \
         {q: p.total for q, p in points.items()}
     assert oct((root / "source").stat().st_mode & 0o777) == "0o700"
+
+
+CAPS_PROBE = r'''
+import resource, subprocess, sys
+def spawn(code, count):
+    return [subprocess.Popen([sys.executable, "-c", code]) for _ in range(count)]
+spinners = spawn("import time\nt = time.time()\nwhile time.time() - t < 2: pass", 3)
+for p in spinners:
+    p.wait()
+cpu_seconds = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
+hogs = spawn("import time\nx = bytearray(1200 << 20)\ntime.sleep(2)", 3)
+hog_exits = [p.wait() for p in hogs]
+'''
+
+
+def test_a_sandbox_is_capped_as_a_whole():
+    """The cgroup caps hold for everything a sandbox starts, not per process: three spinning
+    processes share half a CPU, three processes of 1.2 GiB do not all fit in 3 GiB."""
+    limits = Limits(processes=20, memory_bytes=3 * 2**30, cpus=0.5)
+    staging = Path(tempfile.mkdtemp())
+    staging.chmod(0o755)
+    slot, lock = lease_slot()
+    with ForkServer() as server:
+        sandbox = server.open(slot, staging, [], limits, [], {})
+        reply, _ = sandbox.request({"op": "cell", "source": CAPS_PROBE, "index": 0}, timeout=120)
+        namespace = RemoteNamespace(sandbox, {})
+        cpu_seconds, hog_exits = namespace.get("cpu_seconds"), namespace.get("hog_exits")
+        degraded = sandbox.degraded
+        sandbox.close()
+    assert reply["error"] is None and not degraded, (reply, degraded)
+    assert cpu_seconds < 1.5, f"3 spinners for 2 s used {cpu_seconds:.2f} CPU-seconds under a 0.5 CPU cap"
+    assert -9 in hog_exits and 0 in hog_exits, hog_exits  # the cgroup's OOM killer took one, not all

@@ -11,8 +11,11 @@ Runs in the child as root (when the grader is root), in this order:
    with another submission);
 3. the scratch folder: the support files (given code, data) copied from the staging folder into
    a fresh folder the sandbox user owns, which becomes the working directory;
-4. resource limits (``setrlimit``): address space, CPU time, processes, file size, open files,
-   no core dumps;
+4. resource limits: the slot's cgroups (v1 ``cpu`` and ``memory`` controllers) cap the whole
+   sandbox, every process it starts included, at ``Limits.cpus`` CPUs and ``Limits.memory_bytes``
+   of memory (so a process bomb cannot starve the submission graded next to it, nor a memory
+   bomb spread over processes exhaust the machine); ``setrlimit``: address space, CPU time,
+   processes, file size, open files, no core dumps;
 5. standard streams to ``/dev/null``, every other inherited descriptor closed, the environment
    reduced to :data:`SAFE_ENVIRONMENT`;
 6. the user switch: no supplementary groups, gid and uid of the slot's unprivileged user
@@ -40,6 +43,9 @@ MS_RDONLY, MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 4096, 163
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_PDEATHSIG = 1
 SAFE_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "MPLBACKEND", "OMP_NUM_THREADS", "PYTHONHASHSEED")
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+CGROUP_NAME = "autograder-sandbox"
+CFS_PERIOD_US = 100_000
 
 
 @dataclass(frozen=True)
@@ -53,7 +59,9 @@ class Limits:
     question_seconds: float = 300.0      # every test of one question
     submission_seconds: float = 1800.0   # everything, restarts included
     cpu_seconds: int = 1800              # CPU time of the sandbox process (RLIMIT_CPU)
-    memory_bytes: int = 6 * 2**30        # address space (RLIMIT_AS)
+    cpus: float = 1.0                    # CPUs the whole sandbox may use at once (cgroup CFS quota)
+    memory_bytes: int = 6 * 2**30        # address space of a process (RLIMIT_AS) and memory of
+                                         # all its processes together (memory cgroup)
     processes: int = 64                  # processes and threads of the sandbox user (RLIMIT_NPROC)
     file_bytes: int = 256 * 2**20        # largest file it may write (RLIMIT_FSIZE)
     open_files: int = 256                # RLIMIT_NOFILE
@@ -149,6 +157,28 @@ def _reopen_interpreter() -> None:
             _cover_keeping(closed, [keep], "size=4k,mode=0755")
 
 
+def slot_cgroups(slot: int) -> dict[str, Path]:
+    """The slot's cgroup folder under each cgroup-v1 controller the sandbox is confined by."""
+    return {controller: CGROUP_ROOT / controller / CGROUP_NAME / f"slot-{slot}" for controller in ("cpu", "memory")}
+
+
+def _join_cgroups(slot: int, limits: Limits) -> list[str]:
+    """Move this process (so everything it will start) into the slot's cgroups, with the slot's
+    limits written first; return the controllers that could not be used."""
+    values = {"cpu": {"cpu.cfs_period_us": CFS_PERIOD_US, "cpu.cfs_quota_us": int(CFS_PERIOD_US * limits.cpus)},
+              "memory": {"memory.limit_in_bytes": limits.memory_bytes}}
+    unavailable = []
+    for controller, group in slot_cgroups(slot).items():
+        try:
+            group.mkdir(parents=True, exist_ok=True)
+            for name, value in values[controller].items():
+                (group / name).write_text(str(value))
+            (group / "cgroup.procs").write_text(str(os.getpid()))
+        except OSError:
+            unavailable.append(controller)
+    return unavailable
+
+
 def confine(conf: Confinement, keep_fd: int) -> tuple[Path, list[str]]:
     """Apply every step above to the current (child) process; return the scratch folder and the
     list of steps that could not be applied."""
@@ -180,6 +210,10 @@ def confine(conf: Confinement, keep_fd: int) -> tuple[Path, list[str]]:
         scratch = Path("/tmp/submission")
     _write_tree(scratch, files if namespaces else {}, conf.uid if root else None)
     limits = conf.limits
+    unavailable = _join_cgroups(conf.slot, limits) if root else ["cpu", "memory"]
+    if unavailable:
+        degraded.append(f"no {' or '.join(unavailable)} cgroup: the sandbox's processes together are not "
+                        f"capped at {limits.cpus:g} CPU / {limits.memory_bytes >> 20} MiB (per-process limits only)")
     for which, value in ((resource.RLIMIT_AS, limits.memory_bytes),
                          (resource.RLIMIT_CPU, limits.cpu_seconds),
                          (resource.RLIMIT_FSIZE, limits.file_bytes),
