@@ -1,6 +1,6 @@
 """The grading engine against ``otter run``: speed, and score parity on every honest fixture.
 
-    .venv/bin/python benchmarks/engine_vs_otter.py speed [ASSIGNMENT] [--copies N]
+    .venv/bin/python benchmarks/engine_vs_otter.py speed [ASSIGNMENT] [--copies N] [--jobs J]
     .venv/bin/python benchmarks/engine_vs_otter.py parity [ASSIGNMENT ...]
 
 ``speed`` grades N copies of the built solution notebook, in one run on this machine:
@@ -9,9 +9,9 @@
   notebook's graded code cells (otter_ignore ones left out, as in grading) and then every test
   case (public and hidden) in process, no isolation;
 - ``otter run`` on each copy, two at a time (what staff would do on two cores);
-- the engine (``autograder.grade.grade_folder``, two jobs), and once more with one copy and one
-  job for the single-submission latency (warm: the submission's own time; cold: including the
-  fork server's start);
+- the engine (``autograder.grade.grade_folder``, two jobs unless ``--jobs``), and once more
+  with one copy and one job for the single-submission latency (warm: the submission's own
+  time; cold: including the fork server's start);
 
 and prints throughput and latency ratios. ``parity`` materialises every fixture of the
 assignments (default: all built ones), grades them with both and prints every question whose
@@ -102,7 +102,7 @@ def otter_batch(autograder_zip: Path, notebooks: list[Path]) -> tuple[float, lis
     return time.perf_counter() - started, results
 
 
-def speed(name: str, copies: int) -> None:
+def speed(name: str, copies: int, jobs: int = 2) -> None:
     dist = ROOT / "dist" / name
     autograder_zip = dist / "autograder.zip"
     with tempfile.TemporaryDirectory() as tmp:
@@ -125,7 +125,7 @@ def speed(name: str, copies: int) -> None:
         cells, floor = floor_seconds(autograder_zip, notebooks[0])
         otter_wall, _ = otter_batch(autograder_zip, notebooks)
         started = time.perf_counter()
-        rows = grade_folder(autograder_zip, batch, tmp / "graded", jobs=2, progress=open("/dev/null", "w"))
+        rows = grade_folder(autograder_zip, batch, tmp / "graded", jobs=jobs, progress=open("/dev/null", "w"))
         engine_wall = time.perf_counter() - started
         started = time.perf_counter()
         single = grade_folder(autograder_zip, one, tmp / "graded-one", jobs=1, progress=open("/dev/null", "w"))
@@ -134,8 +134,9 @@ def speed(name: str, copies: int) -> None:
     print(f"{name}: {copies} copies of the solution, one run on this machine")
     print(f"  floor (warm interpreter, no isolation): notebook {cells:.1f} s, notebook + tests {floor:.1f} s")
     print(f"  otter run, 2 at a time: {otter_wall:.1f} s = {copies / otter_wall * 60:.1f} submissions/min")
-    print(f"  engine, 2 jobs:         {engine_wall:.1f} s = {copies / engine_wall * 60:.1f} submissions/min")
-    print(f"  throughput engine/otter: {otter_wall / engine_wall:.2f}x")
+    print(f"  engine, {jobs} jobs:         {engine_wall:.1f} s = {copies / engine_wall * 60:.1f} submissions/min")
+    print(f"  throughput engine/otter: {otter_wall / engine_wall:.2f}x (ceiling at zero engine overhead, "
+          f"otter's {otter_wall * 2 / copies:.1f} core-s per submission / the floor: {otter_wall * 2 / copies / floor:.1f}x)")
     print(f"  single submission: engine warm {warm:.1f} s ({warm / floor:.2f}x floor), "
           f"cold incl. start-up {cold:.1f} s ({cold / floor:.2f}x floor)")
     print(f"  mean engine time per submission in the batch: "
@@ -181,12 +182,13 @@ def main() -> None:
     sub = parser.add_subparsers(dest="mode", required=True)
     s = sub.add_parser("speed")
     s.add_argument("assignment", nargs="?", default="metalearning")
-    s.add_argument("--copies", type=int, default=6)
+    s.add_argument("--copies", type=int, default=12)
+    s.add_argument("--jobs", type=int, default=2, help="engine jobs (otter always runs two at a time)")
     p = sub.add_parser("parity")
     p.add_argument("assignments", nargs="*")
     args = parser.parse_args()
     if args.mode == "speed":
-        speed(args.assignment, args.copies)
+        speed(args.assignment, args.copies, args.jobs)
     else:
         sys.exit(parity(args.assignments))
 

@@ -199,3 +199,62 @@ def test_a_sandbox_is_capped_as_a_whole():
     assert reply["error"] is None and not degraded, (reply, degraded)
     assert cpu_seconds < 1.5, f"3 spinners for 2 s used {cpu_seconds:.2f} CPU-seconds under a 0.5 CPU cap"
     assert -9 in hog_exits and 0 in hog_exits, hog_exits  # the cgroup's OOM killer took one, not all
+
+
+STUDENT_MODULES = r'''
+import torch
+from torch import nn
+
+class Doubler(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("calls", torch.zeros(()))
+    def forward(self, x):
+        self.calls += 1
+        return 2 * x
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(1, 3), nn.Linear(3, 1)])
+        self.doubler = Doubler()
+    def forward(self, x):
+        return self.doubler(self.layers[1](torch.relu(self.layers[0](x))))
+
+def make():
+    return Net()
+'''
+
+
+def test_a_student_module_class_is_data_with_its_forward_in_the_sandbox():
+    """A module of the student's own class comes back as a RemoteModule: its layers are data the
+    check can walk and set; calling it runs the student's forward on those values, gradients
+    flow to the input, and state the forward changes (a buffer) is written back."""
+    import torch
+    from torch import nn
+
+    from autograder.engine.remote import RemoteModule
+
+    staging = Path(tempfile.mkdtemp())
+    staging.chmod(0o755)
+    slot, lock = lease_slot()
+    with ForkServer() as server:
+        sandbox = server.open(slot, staging, [], Limits(), [], {})
+        reply, _ = sandbox.request({"op": "cell", "source": STUDENT_MODULES, "index": 0})
+        model = RemoteNamespace(sandbox, {})["make"]()
+        linears = [m for m in model.modules() if type(m) is nn.Linear]
+        with torch.no_grad():
+            for layer in linears:
+                layer.weight.fill_(0.5)
+                layer.bias.fill_(-0.25)
+        x = torch.tensor([[-2.0], [1.0]], requires_grad=True)
+        out = model(x)
+        (grad,) = torch.autograd.grad(out.sum(), x)
+        calls = model.doubler.calls.item()
+        sandbox.close()
+    assert reply["error"] is None and type(model) is RemoteModule and type(model.doubler) is RemoteModule
+    assert len(linears) == 2 and sum(p.numel() for p in model.parameters()) == 10
+    hidden = torch.relu(0.5 * x.detach() - 0.25)
+    assert torch.allclose(out.detach(), 2 * (0.5 * 3 * hidden - 0.25))  # three equal hidden units
+    assert torch.allclose(grad, torch.tensor([[0.0], [2 * 0.5 * 0.5 * 3]]))
+    assert calls == 1

@@ -120,7 +120,7 @@ def test_a_model_round_trips_as_data_and_computes_the_same_function():
     assert torch.equal(model(x), rebuilt(x))
 
 
-def test_a_student_module_class_is_not_data_and_a_forged_class_is_refused():
+def test_a_student_module_class_is_not_data_without_a_handle_and_a_forged_class_is_refused():
     class MyConv(nn.Conv2d):
         def forward(self, x):
             return x
@@ -131,6 +131,12 @@ def test_a_student_module_class_is_not_data_and_a_forged_class_is_refused():
               "children": {}, "training": False}
     with pytest.raises(DecodeError):
         Decoder([], extension=lambda t, d, depth: decode_module(t, d, depth, {})).decode(forged)
+    # a module by handle is data only where the decoding side adopts handles
+    by_handle = dict(forged, cls=None, remote=7, name="MyConv")
+    with pytest.raises(DecodeError):
+        Decoder([], extension=lambda t, d, depth: decode_module(t, d, depth, {})).decode(by_handle)
+    handed = Encoder(lambda value, e: encode_module(value, e, {}, handle_of=lambda m: 7)).encode(MyConv(1, 1, 1))
+    assert handed["remote"] == 7 and handed["name"] == "MyConv" and handed["cls"] is None
 
 
 def test_functions_travel_as_code_with_their_closures_and_globals():

@@ -1,18 +1,20 @@
 """The grading engine against hostile submissions (grading.md's threat model), end to end.
 
-One batch, graded by ``autograder.grade.grade_folder`` with small limits, holds every hostile
-fixture of ``assignments/metalearning/hostile/`` (materialised on the solution or the stub
-notebook) and file-level attacks built here: a pickled ``.OTTER_LOG`` that would run code when
-unpickled, invalid JSON, a non-Python kernel, an unknown Python kernel name, a zip without a
-notebook. Then, for the whole batch:
+One batch per assignment with a ``hostile/`` folder, graded by ``autograder.grade.grade_folder``
+with small limits, holds every hostile fixture of ``assignments/<name>/hostile/`` (materialised
+on the solution or the stub notebook); the metalearning batch also holds file-level attacks built
+here: a pickled ``.OTTER_LOG`` that would run code when unpickled, invalid JSON, a non-Python
+kernel, an unknown Python kernel name, a zip without a notebook. Then, for every batch:
 
 - every submission has a gradebook row and a results.json, and the batch ended in bounded time;
 - each question scores what its fixture says (the stub's zero on what an attack touches, full
   marks on untouched correct answers, so one attack costs only what it attacks);
 - no output file contains hidden test text, grading-check code or reference code;
 - nothing is left running under a sandbox user, nothing outside the sandboxes changed, no
-  network connection reached a listener on this machine, the pickle never ran;
-- the kernel's limits were hit for real (MemoryError, a killed loop), not just configured.
+  network connection reached a listener on this machine;
+
+and for the metalearning batch: the pickle never ran, and the kernel's limits were hit for real
+(MemoryError, a killed loop), not just configured.
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ import hashlib
 import json
 import os
 import pickle
+import re
 import socket
 import threading
 import time
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -38,8 +42,13 @@ from autograder.grade import grade_folder
 from autograder.scores import question_points
 
 ROOT = Path(__file__).resolve().parents[1]
+# the metalearning batch's bundle and fixtures (another assignment's: dist/<name>, assignments/<name>/hostile)
 DIST = ROOT / "dist" / "metalearning"
 HOSTILE = ROOT / "assignments" / "metalearning" / "hostile"
+# every assignment with hostile fixtures gets its own batch (metalearning's adds the file attacks)
+ASSIGNMENTS = sorted(folder.parent.name for folder in (ROOT / "assignments").glob("*/hostile")
+                     if any(folder.glob("*.py")))
+FILE_ATTACKS = ["pickled_otter_log", "invalid_json", "r_kernel", "unknown_kernel_name", "zip_without_notebook"]
 LISTENER_PORT = 47931
 MARKER = Path("/tmp/hostile-pickle-ran")
 # small limits, but not so small that an honest call misses one on a loaded 2-core machine
@@ -59,9 +68,20 @@ class _Evil:
         return (os.system, (f"touch {MARKER}",))
 
 
-def _student_notebook() -> nbformat.NotebookNode:
-    with zipfile.ZipFile(DIST / "student.zip") as zf:
-        return nbformat.reads(zf.read("metalearning.ipynb").decode(), as_version=4)
+def _student_notebook(assignment: str = "metalearning") -> nbformat.NotebookNode:
+    with zipfile.ZipFile(ROOT / "dist" / assignment / "student.zip") as zf:
+        return nbformat.reads(zf.read(f"{assignment}.ipynb").decode(), as_version=4)
+
+
+def _topic(assignment: str) -> str:
+    """The module name of an assignment's reference (``solutions/<topic>.py``) and checks."""
+    config = tomllib.loads((ROOT / "assignments" / assignment / "build.toml").read_text())
+    return Path(config["reference"]).stem
+
+
+def _hostile_names(assignment: str) -> list[str]:
+    names = sorted(p.stem for p in (ROOT / "assignments" / assignment / "hostile").glob("*.py"))
+    return names + (FILE_ATTACKS if assignment == "metalearning" else [])
 
 
 def _file_attacks(folder: Path, solution, stub) -> dict[str, tuple[str, str]]:
@@ -125,14 +145,17 @@ def _sandbox_processes() -> list[int]:
     return found
 
 
-def _secret_snippets() -> set[str]:
-    """Lines of the hidden checks, the reference and the hidden test cells (long enough to be
-    unambiguous)."""
+def _secret_snippets(assignment: str = "metalearning") -> set[str]:
+    """Lines of the assignment's hidden checks, its reference and the hidden test cells (long
+    enough to be unambiguous; a quoted name alone, an ``__all__`` entry, is a public question
+    name)."""
     snippets = set()
-    for path in (ROOT / "autograder/checks/metalearning.py", ROOT / "solutions/metalearning.py"):
+    topic = _topic(assignment)
+    for path in (ROOT / f"autograder/checks/{topic}.py", ROOT / f"solutions/{topic}.py"):
         for line in path.read_text().splitlines():
             line = line.strip()
-            if len(line) >= 30 and not line.startswith(("#", '"""', "from ", "import ")):
+            if len(line) >= 30 and not line.startswith(("#", '"""', "from ", "import ")) \
+                    and not re.fullmatch(r'"\w+",?', line):
                 snippets.add(line)
     snippets.add("test_hidden_properties")
     return snippets
@@ -142,39 +165,64 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@pytest.fixture(scope="module")
-def batch(tmp_path_factory):
-    if os.geteuid() != 0:
-        pytest.fail("the hostile-submission tests need root (the sandbox switches users)")
-    solution = nbformat.read(DIST / "solution.ipynb", as_version=4)
-    stub = _student_notebook()
-    folder = tmp_path_factory.mktemp("hostile-submissions")
+def _grade(assignment: str, tmp_path_factory) -> dict:
+    """Grade the assignment's hostile batch (two jobs, small limits); what the tests look at."""
+    dist = ROOT / "dist" / assignment
+    solution = nbformat.read(dist / "solution.ipynb", as_version=4)
+    stub = _student_notebook(assignment)
+    folder = tmp_path_factory.mktemp(f"hostile-submissions-{assignment}")
     expected = {}
-    for fixture in load_fixtures(HOSTILE):
+    for fixture in load_fixtures(ROOT / "assignments" / assignment / "hostile"):
         base = solution if fixture.base == "solution" else stub
         nbformat.write(materialize(fixture, base), folder / f"{fixture.name}.ipynb")
         expected[fixture.name] = (TIMED_OUT.get(fixture.name, "graded"), fixture)
-    for name, (status, outcome) in _file_attacks(folder, solution, stub).items():
-        expected[name] = (status, outcome)
-    watched = [Path(numpy.__file__), ROOT / "autograder/checks/compare.py", ROOT / "solutions/metalearning.py"]
+    if assignment == "metalearning":
+        for name, (status, outcome) in _file_attacks(folder, solution, stub).items():
+            expected[name] = (status, outcome)
+    watched = [Path(numpy.__file__), ROOT / "autograder/checks/compare.py",
+               ROOT / f"solutions/{_topic(assignment)}.py"]
     before = {p: _digest(p) for p in watched}
-    MARKER.unlink(missing_ok=True)
-    Path("/tmp/hostile-tampered").unlink(missing_ok=True)
     listener = _Listener(LISTENER_PORT)
-    out = tmp_path_factory.mktemp("hostile-graded")
+    out = tmp_path_factory.mktemp(f"hostile-graded-{assignment}")
     started = time.monotonic()
     try:
-        rows = grade_folder(DIST / "autograder.zip", folder, out, jobs=2, limits=LIMITS)
+        rows = grade_folder(dist / "autograder.zip", folder, out, jobs=2, limits=LIMITS)
     finally:
         listener.close()
     seconds = time.monotonic() - started
-    time.sleep(5)  # the forged-results fixture's detached writer would fire after 4 s
+    if assignment == "metalearning":
+        time.sleep(5)  # the forged-results fixture's detached writer would fire after 4 s
     return dict(rows={r[0]: r[2] for r in rows}, expected=expected, out=out, seconds=seconds,
-                listener=listener, before=before, points=question_points(DIST / "autograder.zip"))
+                listener=listener, before=before, points=question_points(dist / "autograder.zip"))
 
 
-def test_every_submission_has_a_row_and_results(batch):
-    assert set(batch["rows"]) == set(batch["expected"])
+@pytest.fixture(scope="module")
+def batches(tmp_path_factory):
+    """assignment -> its graded batch; each assignment is graded once, when first asked for."""
+    if os.geteuid() != 0:
+        pytest.fail("the hostile-submission tests need root (the sandbox switches users)")
+    MARKER.unlink(missing_ok=True)  # once for all batches: a later batch must not hide a trace
+    Path("/tmp/hostile-tampered").unlink(missing_ok=True)
+    graded: dict[str, dict] = {}
+
+    def get(assignment: str) -> dict:
+        if assignment not in graded:
+            graded[assignment] = _grade(assignment, tmp_path_factory)
+        return graded[assignment]
+
+    return get
+
+
+@pytest.fixture(scope="module")
+def batch(batches):
+    """The metalearning batch (file-level attacks and the kernel's limits are tested there)."""
+    return batches("metalearning")
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_submission_has_a_row_and_results(batches, assignment):
+    batch = batches(assignment)
+    assert set(batch["rows"]) == set(batch["expected"]) == set(_hostile_names(assignment))
     gradebook = (batch["out"] / "gradebook.csv").read_text().splitlines()
     assert len(gradebook) == 1 + len(batch["expected"])
     for name in batch["expected"]:
@@ -182,14 +230,15 @@ def test_every_submission_has_a_row_and_results(batch):
         assert "tests" in results
 
 
-def test_the_batch_ends_in_bounded_time(batch):
-    assert batch["seconds"] < 900
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_the_batch_ends_in_bounded_time(batches, assignment):
+    assert batches(assignment)["seconds"] < 900
 
 
-@pytest.mark.parametrize("name", sorted(p.stem for p in HOSTILE.glob("*.py")) +
-                         ["pickled_otter_log", "invalid_json", "r_kernel", "unknown_kernel_name",
-                          "zip_without_notebook"])
-def test_scores_are_what_the_attack_deserves(batch, name):
+@pytest.mark.parametrize("assignment,name", [(assignment, name) for assignment in ASSIGNMENTS
+                                              for name in _hostile_names(assignment)])
+def test_scores_are_what_the_attack_deserves(batches, assignment, name):
+    batch = batches(assignment)
     status, expectation = batch["expected"][name]
     graded = batch["rows"][name]
     if name in EITHER:
@@ -204,8 +253,10 @@ def test_scores_are_what_the_attack_deserves(batch, name):
         assert graded.message
 
 
-def test_no_output_contains_secrets(batch):
-    snippets = _secret_snippets()
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_no_output_contains_secrets(batches, assignment):
+    batch = batches(assignment)
+    snippets = _secret_snippets(assignment)
     for path in batch["out"].rglob("*"):
         if path.is_file():
             text = path.read_text()
@@ -214,7 +265,9 @@ def test_no_output_contains_secrets(batch):
                 assert snippet not in text, (path, snippet)
 
 
-def test_nothing_left_running_or_changed(batch):
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_nothing_left_running_or_changed(batches, assignment):
+    batch = batches(assignment)
     assert _sandbox_processes() == []
     for path, digest in batch["before"].items():
         assert _digest(path) == digest, path

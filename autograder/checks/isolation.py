@@ -14,6 +14,8 @@ The names are bound in every namespace the function resolves globals in: its ``_
 
 from __future__ import annotations
 
+import ast
+import inspect
 import types
 from contextlib import ExitStack, contextmanager
 from typing import Any, Callable, Iterable, Iterator, Mapping
@@ -82,11 +84,57 @@ def delegate(fn: Callable, name: str) -> Callable:
     return dependency
 
 
+def _reference_closure(reference: Any, question: str) -> tuple[ast.Module, set[str]]:
+    """The reference module's syntax tree and the names of its top-level functions that the
+    reference ``question`` calls, directly or through each other (``question`` itself excluded)."""
+    tree = ast.parse(inspect.getsource(reference))
+    functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+    found: set[str] = set()
+    todo = [question]
+    while todo:
+        node = functions.get(todo.pop())
+        for name in {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} if node else ():
+            if name in functions and name != question and name not in found:
+                found.add(name)
+                todo.append(name)
+    return tree, found
+
+
+def dependencies(reference: Any, question: str, questions: Iterable[str]) -> list[str]:
+    """The other graded names the reference implementation of ``question`` relies on: the ones
+    bound to the reference while ``question`` is graded."""
+    return sorted(_reference_closure(reference, question)[1] & set(questions))
+
+
+def dependency_source(reference: Any, question: str) -> str:
+    """Source of what ``question``'s dependencies need from the reference module: its imports,
+    top-level constants and the functions they call, never ``question``'s own reference (the
+    grading engine executes this inside the sandbox, next to the student's code)."""
+    tree, needed = _reference_closure(reference, question)
+    source = inspect.getsource(reference)
+    functions = [node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name in needed]
+    used = {n.id for node in functions for n in ast.walk(node) if isinstance(n, ast.Name)} - {question}
+
+    def kept(node: ast.stmt) -> bool:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            return True
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):  # a constant the functions use
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = {t.id for t in targets if isinstance(t, ast.Name)}
+            return bool(names) and names <= used
+        return node in functions
+
+    kept_nodes = [node for node in tree.body if kept(node)]
+    return "\n\n".join(ast.get_source_segment(source, node, padded=False) for node in kept_nodes) + "\n"
+
+
 @contextmanager
 def isolated(env: Mapping, question: str, reference: Any, questions: Iterable[str]) -> Iterator[Callable]:
-    """The student's function for ``question`` from the notebook namespace ``env``, with every
-    *other* graded name in ``questions`` bound to a :func:`delegate` of the ``reference`` module's
-    function in its globals (and in ``env``) while the block runs; restored on exit.
+    """The student's function for ``question`` from the notebook namespace ``env``, with each
+    graded name the reference ``question`` relies on (:func:`dependencies`) bound to a
+    :func:`delegate` of the ``reference`` module's function in its globals (and in ``env``) while
+    the block runs; restored on exit. Only dependencies: the grading engine runs hidden checks in
+    dependency order, so the reference code a check exposes is of questions already graded.
 
     A missing or non-callable ``question`` fails with the short message of
     :func:`compare.student_function`. Under the grading engine ``env`` is a ``RemoteNamespace``
@@ -101,6 +149,6 @@ def isolated(env: Mapping, question: str, reference: Any, questions: Iterable[st
         return
     fn = student_function(env, question)
     replacements = {name: delegate(getattr(reference, name), name)
-                    for name in questions if name != question}
+                    for name in dependencies(reference, question, questions)}
     with substituted_globals(fn, replacements, env):
         yield fn

@@ -553,7 +553,8 @@ def check_saved_tensor_bytes(env: dict) -> None:
             case = f"for {name} ({dtype_name}, length {n})"
             got = measure(target, case)
             if got != expected:
-                C.fail(q, f"returned {got} {case}; expected {expected} bytes")
+                shown = got if abs(got) < 10**12 else "a number of over 12 digits"  # no room for smuggled text
+                C.fail(q, f"returned {shown} {case}; expected {expected} bytes")
             again = measure(target, case)
             if again != got:
                 C.fail(q, f"a second call with the same function returned another count {case}")

@@ -74,6 +74,23 @@ class Bundle:
                       REPO_ROOT / "build"]
         return sorted({str(p.resolve()) for p in candidates if p.is_dir()})
 
+    def hidden_order(self) -> list[Question]:
+        """The questions in the order their hidden checks run: every question after the graded
+        names its reference relies on (whose reference code its check sends into the sandbox,
+        see ``autograder.checks.isolation``), so no check exposes the reference of a question
+        still to be graded; otherwise the bundle's order."""
+        from autograder.checks.isolation import dependencies
+
+        names = [q.name for q in self.questions]
+        needs = {name: set(dependencies(module, name, names)) if module else set()
+                 for name, module in ((n, _reference_module(self.files, n)) for n in names)}
+        ordered: list[Question] = []
+        while len(ordered) < len(self.questions):
+            done = {q.name for q in ordered}
+            ready = [q for q in self.questions if q.name not in done and needs[q.name] <= done]
+            ordered.append(ready[0] if ready else next(q for q in self.questions if q.name not in done))
+        return ordered
+
     def close(self) -> None:
         if self.owned:
             shutil.rmtree(self.folder, ignore_errors=True)
@@ -90,6 +107,18 @@ def _model_classes(given_modules: list[str], files: Path) -> dict[str, type]:
             if inspect.isclass(value) and issubclass(value, nn.Module) and value.__module__ == module.__name__:
                 classes[name] = value
     return classes
+
+
+def _reference_module(files: Path, question: str):
+    """The trusted reference module (``solutions.<topic>`` of this checkout, shipped in the
+    bundle) whose ``__all__`` names ``question``; None if there is none."""
+    for path in sorted((files / "solutions").glob("*.py")):
+        trusted = REPO_ROOT / "solutions" / path.name
+        if trusted.is_file() and f'"{question}"' in trusted.read_text():
+            module = importlib.import_module(f"solutions.{path.stem}")
+            if question in getattr(module, "__all__", ()):
+                return module
+    return None
 
 
 def load_bundle(zip_path: Path) -> Bundle:

@@ -89,7 +89,7 @@ class Encoder:
         self.strict = strict
         self._memo: dict[int, int] = {}
         self._keep: list[Any] = []
-        self.mutables: list[Any] = []  # tensors and generators, in the order they were encoded
+        self.mutables: list[Any] = []  # tensors, arrays and generators, in the order they were encoded
 
     def blob(self, data: bytes) -> int:
         self.blobs.append(bytes(data))
@@ -136,6 +136,7 @@ class Encoder:
             array = np.ndarray.view(value, np.ndarray).copy(order="C")  # (ascontiguousarray makes 0-d 1-d)
             if array.dtype.name not in NUMPY_DTYPES:
                 return self._other(value)
+            self.mutables.append(value)
             return {"t": "nd", "d": array.dtype.name, "s": list(array.shape), "b": self.blob(array.tobytes())}
         if isinstance(value, np.generic) and type(value).__name__ != "object_":
             name = np.dtype(type(value)).name
@@ -249,7 +250,7 @@ class Decoder:
         if tag == "ntuple":
             return self._namedtuple(tree, depth)
         if tag == "nd":
-            array = self._array(tree)
+            array = self.array(tree)
             self._memo.append(array)
             return array
         if tag == "np":
@@ -305,7 +306,7 @@ class Decoder:
             raise DecodeError("bad shape")
         return tuple(shape)
 
-    def _array(self, tree: dict) -> np.ndarray:
+    def array(self, tree: dict) -> np.ndarray:
         dtype = NUMPY_DTYPES.get(tree.get("d"))
         shape = self._shape(tree.get("s"))
         data = self.blob(tree.get("b"))

@@ -2,8 +2,10 @@
 
 The notebook's code cells run in a sandbox (:mod:`sandbox`); every test case of the bundle runs in
 this process against a :class:`remote.RemoteNamespace` of that sandbox. All public test cases
-run first, then all hidden ones: the hidden checks' isolation sends reference code of *other*
-questions into the sandbox, and by then no test whose message echoes student data is left.
+run first, then all hidden ones: the hidden checks' isolation sends reference code of the
+questions a question depends on into the sandbox, and by then no test whose message echoes
+student data is left; hidden checks run in dependency order (``Bundle.hidden_order``), so the
+reference code a check exposes belongs to questions already graded.
 
 Robustness: a cell, a call or a question that exceeds its time limit, a process that exits or
 crashes, a protocol violation: the sandbox is killed with everything it started, the case at hand
@@ -202,19 +204,21 @@ def grade_notebook(server: ForkServer, bundle: Bundle, notebook: nbformat.Notebo
             graded.notes.append(f"code cell {index + 1} raised {error}")
         for hidden in (False, True):
             broken: dict[str, str] = {}  # question -> why its remaining cases of this pass are not run
-            for question in bundle.questions:
+            results: dict[str, list[CaseResult]] = {}
+            for question in bundle.hidden_order() if hidden else bundle.questions:
                 deadline = time.monotonic() + limits.question_seconds
                 for case in question.cases:
                     if case.hidden != hidden:
                         continue
                     if question.name in broken:
-                        graded.cases.append(CaseResult(question.name, case.name, case.hidden, float(case.points),
-                                                       False, broken[question.name]))
+                        results.setdefault(question.name, []).append(CaseResult(
+                            question.name, case.name, case.hidden, float(case.points), False, broken[question.name]))
                         continue
-                    result = _run_case(session, question, case, deadline)
-                    graded.cases.append(result)
+                    results.setdefault(question.name, []).append(_run_case(session, question, case, deadline))
                     if session.sandbox is None or session.sandbox.dead:
                         broken[question.name] = f"{question.name}: not run: an earlier test of it stopped the notebook's process"
+            for question in bundle.questions:  # reported in the bundle's order
+                graded.cases.extend(results.get(question.name, []))
     finally:
         session.close()
         reset_torch_state()

@@ -10,13 +10,20 @@ Only classes in an allow-list are rebuilt: torch's standard layers (:data:`STAND
 the given model classes an assignment ships (``extra`` maps their names to this side's class).
 A module is rebuilt with ``cls.__new__`` + ``nn.Module.__init__`` and its attributes set from
 data, so no constructor or other code of the sender's runs; its ``forward`` is this side's
-class's. A module of another class (a student's own subclass) is not data: it becomes
-``opaque``. Hooks are not carried.
+class's. Hooks are not carried.
+
+A module of another class (a student's own subclass) travels only where the sides agree on a
+handle for it (``handle_of`` when encoding, ``adopt`` when decoding): its tree has ``"remote":
+handle`` and the class name instead of ``cls``, its data (parameters, buffers, children, plain
+attributes) as above. The sandbox hands out handles to its objects; the judge rebuilds such a
+module as a ``remote.RemoteModule``, whose forward runs in the sandbox, and sends it back with the
+same handle, which the sandbox resolves to the student's object and loads the state into.
+Without a handle such a module is not data.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import nn
@@ -39,12 +46,17 @@ def _plain(value: Any, depth: int = 0) -> bool:
     return False
 
 
-def encode_module(module: nn.Module, encoder: Encoder, classes: dict[str, type]) -> dict | None:
-    """The tree of an allow-listed module, or None (not data) for any other class."""
+def encode_module(module: nn.Module, encoder: Encoder, classes: dict[str, type],
+                  handle_of: Callable[[nn.Module], int | None] | None = None) -> dict | None:
+    """The tree of an allow-listed module or of one ``handle_of`` gives a handle; None (not data)
+    for any other."""
     cls = type(module)
     name = cls.__name__
+    remote = None
     if classes.get(name) is not cls and STANDARD_LAYERS.get(name) is not cls:
-        return None
+        remote = None if handle_of is None else handle_of(module)
+        if type(remote) is not int:
+            return None
     state = object.__getattribute__(module, "__dict__")
     attrs = {key: encoder.encode(value) for key, value in state.items()
              if (not key.startswith("_") or key in _PRIVATE_ATTRS) and key != "training" and _plain(value)}
@@ -54,26 +66,36 @@ def encode_module(module: nn.Module, encoder: Encoder, classes: dict[str, type])
                for key, value in state.get("_buffers", {}).items()}
     children = {}
     for key, child in state.get("_modules", {}).items():
-        tree = None if child is None else encode_module(child, encoder, classes)
+        tree = None if child is None else encode_module(child, encoder, classes, handle_of)
         if child is not None and tree is None:
             return None
         children[key] = tree
-    return {"t": "ext", "k": "module", "cls": name, "attrs": attrs, "params": params,
+    tree = {"t": "ext", "k": "module", "cls": name, "attrs": attrs, "params": params,
             "buffers": buffers, "children": children, "training": bool(state.get("training", True))}
+    if remote is not None:
+        tree["cls"], tree["remote"] = None, remote
+        tree["name"] = name[:60]
+    return tree
 
 
-def decode_module(tree: dict, decoder: Decoder, depth: int, classes: dict[str, type]) -> nn.Module:
-    """Rebuild an allow-listed module from its tree (see the module docstring)."""
-    name = tree.get("cls")
-    cls = classes.get(name) or STANDARD_LAYERS.get(name)
-    if cls is None:
-        raise DecodeError("module class not allowed")
+def decode_module(tree: dict, decoder: Decoder, depth: int, classes: dict[str, type],
+                  adopt: Callable[[int, str], nn.Module] | None = None) -> nn.Module:
+    """Rebuild an allow-listed module from its tree, or fill the module ``adopt`` gives for a
+    handle (see the module docstring)."""
     parts = [tree.get(k) for k in ("attrs", "params", "buffers", "children")]
     if any(type(p) is not dict for p in parts) or type(tree.get("training")) is not bool:
         raise DecodeError("malformed module")
     attrs, params, buffers, children = parts
-    module = cls.__new__(cls)
-    nn.Module.__init__(module)
+    if "remote" in tree:
+        if adopt is None or type(tree["remote"]) is not int or type(tree.get("name")) is not str:
+            raise DecodeError("module class not allowed")
+        module = adopt(tree["remote"], tree["name"][:60])
+    else:
+        cls = classes.get(tree.get("cls")) or STANDARD_LAYERS.get(tree.get("cls"))
+        if cls is None:
+            raise DecodeError("module class not allowed")
+        module = cls.__new__(cls)
+        nn.Module.__init__(module)
     for key, value in attrs.items():
         if type(key) is not str or not (_IDENTIFIER.match(key) or key in _PRIVATE_ATTRS) \
                 or (key.startswith("_") and key not in _PRIVATE_ATTRS):
@@ -100,7 +122,7 @@ def decode_module(tree: dict, decoder: Decoder, depth: int, classes: dict[str, t
         _check_key(key)
         if value is not None and (type(value) is not dict or value.get("k") != "module"):
             raise DecodeError("bad child module")
-        module._modules[key] = None if value is None else decode_module(value, decoder, depth + 1, classes)
+        module._modules[key] = None if value is None else decode_module(value, decoder, depth + 1, classes, adopt)
     object.__setattr__(module, "training", tree["training"])
     return module
 

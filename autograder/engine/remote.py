@@ -3,9 +3,10 @@
 A test or hidden check receives ``env``; under the engine that is a :class:`RemoteNamespace`.
 ``env.get(name)`` returns plain data (decoded by :mod:`codec`), for a function a
 :class:`FunctionProxy`, for a class of the given code the trusted copy of that class. Calling the proxy sends the arguments as data, runs the function in the
-sandbox, and returns the result as data; afterwards every tensor, generator and module argument
+sandbox, and returns the result as data; afterwards every tensor, array, generator and module argument
 takes the state it has in the sandbox (in-place changes are visible, as they would be in one
-process). A returned tensor that depends on an argument requiring grad is connected to that
+process). A module of a student's own class comes back as a :class:`RemoteModule` (data, with
+its forward in the sandbox). A returned tensor that depends on an argument requiring grad is connected to that
 argument by :class:`_RemoteVJP`: back-propagating through it asks the sandbox for the
 vector-Jacobian product, so checks can differentiate through a student's function (first order).
 
@@ -16,12 +17,13 @@ not carried). A sandbox that dies or stalls raises :class:`sandbox.SandboxGone`.
 
 from __future__ import annotations
 
-import inspect
+import builtins
 import re
 import types
 from contextlib import contextmanager
 from typing import Any, Iterator
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -39,8 +41,19 @@ class StudentException(Exception):
 _EXCEPTION_TYPES: dict[str, type] = {}
 
 
+# exception names a message may repeat: builtin ones and a few of numpy/torch/ours; any other
+# name is text the student chose (it could carry what their code read during a hidden check)
+_NAMED_EXCEPTIONS = {name for name, value in vars(builtins).items()
+                     if isinstance(value, type) and issubclass(value, BaseException)} | {
+    "LinAlgError", "OutOfMemoryError", "ReturnedNonData"}
+
+
 def student_exception(name: str) -> type:
-    name = re.sub(r"[^A-Za-z0-9_]", "", name)[:40] or "Exception"
+    """The StudentException subclass standing for an exception type the sandbox reported; a
+    type name that is not a well-known one becomes ``Exception``."""
+    name = str(name).rsplit(".", 1)[-1]
+    if name not in _NAMED_EXCEPTIONS:
+        name = "Exception"
     if name not in _EXCEPTION_TYPES:
         _EXCEPTION_TYPES[name] = type(name, (StudentException,), {})
     return _EXCEPTION_TYPES[name]
@@ -53,7 +66,6 @@ class RemoteNamespace:
         self.sandbox = sandbox
         self.model_classes = model_classes
         self.given_modules = tuple(given_modules)
-        self.reference_exposed = False
 
     def given_class(self, module: Any, name: Any) -> Any:
         """A class of the given code (``Codebook`` of ``quantization_experiments``), from the
@@ -97,11 +109,12 @@ class RemoteNamespace:
     def isolated(self, question: str, reference: Any, questions) -> Iterator["FunctionProxy"]:
         """The student's ``question`` function with every other graded name bound, inside the
         sandbox, to the reference implementation (see ``autograder.checks.isolation``)."""
-        names = [n for n in questions if n != question]
+        from autograder.checks.isolation import dependencies, dependency_source
+
+        names = dependencies(reference, question, questions)
         reply, _ = self.sandbox.request({
             "op": "isolate", "name": question, "names": names, "module": reference.__name__,
-            "source": inspect.getsource(reference)}, timeout=self.call_seconds)
-        self.reference_exposed = True
+            "source": dependency_source(reference, question) if names else ""}, timeout=self.call_seconds)
         fn = FunctionProxy(self, {"name": question}, question)
         try:
             yield fn
@@ -154,7 +167,8 @@ class FunctionProxy:
 
 
 def _write_back(locals_: list, trees: Any, decoder: Decoder) -> None:
-    """Give every local tensor, generator and module argument the state it has in the sandbox."""
+    """Give every local tensor, array, generator and module argument the state it has in the sandbox
+    (an array changed in shape or dtype cannot change in place: it keeps its own)."""
     if type(trees) is not list or len(trees) != len(locals_):
         raise DecodeError("bad write-back")
     for local, tree in zip(locals_, trees):
@@ -168,6 +182,12 @@ def _write_back(locals_: list, trees: Any, decoder: Decoder) -> None:
                         local.copy_(new)
                 else:
                     local.data = new
+        elif isinstance(local, np.ndarray):
+            if not isinstance(new, np.ndarray):
+                raise DecodeError("bad write-back")
+            if new.shape == local.shape and new.dtype == local.dtype and local.flags.writeable \
+                    and not np.array_equal(new, local, equal_nan=local.dtype.kind in "fc"):
+                np.copyto(local, new)
         elif isinstance(local, torch.Generator):
             if not isinstance(new, torch.Generator):
                 raise DecodeError("bad write-back")
@@ -188,7 +208,7 @@ class JudgeEncoder(Encoder):
 
         def extension(value, encoder):
             if isinstance(value, nn.Module):
-                tree = encode_module(value, encoder, classes)
+                tree = encode_module(value, encoder, classes, handle_of=lambda m: RemoteModule.handle_in(m, namespace))
                 if tree is not None:
                     encoder.mutables.append(value)
                 return tree
@@ -222,7 +242,8 @@ class JudgeDecoder(Decoder):
     def _ext(self, tree: dict, decoder: Decoder, depth: int) -> Any:
         kind = tree.get("k")
         if kind == "module":
-            return decode_module(tree, self, depth, self.namespace.model_classes)
+            return decode_module(tree, self, depth, self.namespace.model_classes,
+                                 adopt=lambda handle, name: RemoteModule.shell(self.namespace, handle, name))
         if kind == "class":
             return self.namespace.given_class(tree.get("module"), tree.get("name"))
         if kind == "fn" and type(tree.get("h")) is int:
@@ -238,6 +259,35 @@ class JudgeDecoder(Decoder):
         value = value.detach()
         link = _VJPLink(self.namespace, handle, self.grad_inputs, value.dtype, value.shape)
         return _RemoteVJP.apply(value, link, *self.grad_inputs)
+
+
+class RemoteModule(nn.Module):
+    """A student's own ``nn.Module`` subclass, seen from the judge. Its parameters, buffers,
+    child modules and plain attributes are data here (a check may read and set them, walk
+    ``modules()``, count ``parameters()``); its ``forward`` is the student's and runs in the
+    sandbox, on the state this copy has at the time of the call (sent along, written back)."""
+
+    @classmethod
+    def shell(cls, namespace: RemoteNamespace, handle: int, class_name: str) -> "RemoteModule":
+        module = cls.__new__(cls)
+        nn.Module.__init__(module)
+        object.__setattr__(module, "_remote", (namespace, handle, re.sub(r"[^A-Za-z0-9_.]", "", class_name)[:60]))
+        return module
+
+    @staticmethod
+    def handle_in(module: nn.Module, namespace: RemoteNamespace) -> int | None:
+        """The sandbox's handle of a RemoteModule of this namespace; None for anything else."""
+        if type(module) is not RemoteModule:
+            return None
+        owner, handle, _ = object.__getattribute__(module, "_remote")
+        return handle if owner is namespace else None
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        namespace, _, class_name = object.__getattribute__(self, "_remote")
+        return FunctionProxy(namespace, {"builtin": "call_module"}, f"{class_name}.forward")(self, *args, **kwargs)
+
+    def extra_repr(self) -> str:
+        return f"student class {object.__getattribute__(self, '_remote')[2]}"
 
 
 class _VJPLink:
@@ -278,4 +328,5 @@ class _RemoteVJP(torch.autograd.Function):
         return (None, None, *ctx.link.vjp(grad_output))
 
 
-__all__ = ["RemoteNamespace", "FunctionProxy", "StudentException", "student_exception", "EncodeError"]
+__all__ = ["RemoteNamespace", "FunctionProxy", "RemoteModule", "StudentException", "student_exception",
+           "EncodeError"]

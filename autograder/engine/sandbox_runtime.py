@@ -6,8 +6,9 @@ module only executes what the judge asks for and reports plain data back (:mod:`
 
 ``cell``     execute one notebook code cell in the notebook namespace → ok / the exception type
 ``get``      a global of the notebook → its value as data (a function becomes a handle)
-``call``     call a notebook function (by name or handle) with decoded arguments → the result, the
-             exception type if it raised, and the state of every tensor, generator and module
+``call``     call a notebook function (by name or handle, or ``builtin: call_module``: a student's
+             module sent back by the judge, its state loaded) with decoded arguments → the result, the
+             exception type if it raised, and the state of every tensor, array, generator and module
              argument afterwards (so the judge sees in-place changes)
            (function arguments arrive as code: :mod:`functions`)
 ``vjp``      back-propagate a returned tensor: the gradient of ⟨grad_output, result⟩ with respect
@@ -85,8 +86,8 @@ class Runtime:
                 return tree
 
         def extension(value, encoder):
-            if isinstance(value, nn.Module):
-                return encode_module(value, encoder, classes)
+            if isinstance(value, nn.Module):  # a student's own subclass travels with a handle
+                return encode_module(value, encoder, classes, handle_of=runtime.remember)
             if isinstance(value, type):
                 return {"t": "ext", "k": "class", "module": str(value.__module__)[:100],
                         "name": str(value.__qualname__)[:100]}
@@ -140,7 +141,12 @@ class Runtime:
         decoder = self.decoder(blobs)
         args = decoder.decode(header["args"])
         kwargs = decoder.decode(header["kwargs"])
-        target = self.ns.get(header["name"]) if "name" in header else self.handles.get(header.get("handle"))
+        if header.get("builtin") == "call_module":
+            target = _call_module
+        elif "name" in header:
+            target = self.ns.get(header["name"])
+        else:
+            target = self.handles.get(header.get("handle"))
         if target is None or not callable(target):
             return {"error": "NameError"}, []
         error, result = None, None
@@ -214,7 +220,7 @@ class Runtime:
 
 
 class RecordingDecoder(Decoder):
-    """Decodes call arguments, remembering (in order) every tensor, generator and module, and
+    """Decodes call arguments, remembering (in order) every tensor, array, generator and module, and
     every tensor that requires grad: what ``call`` reports back and differentiates against."""
 
     def __init__(self, blobs, runtime: Runtime):
@@ -226,7 +232,7 @@ class RecordingDecoder(Decoder):
 
     def _ext(self, tree, depth, classes):
         if tree.get("k") == "module":
-            module = decode_module(tree, self, depth, classes)
+            module = decode_module(tree, self, depth, classes, adopt=self._adopt)
             self.mutables.append(module)
             return module
         if tree.get("k") == "fn":
@@ -235,6 +241,13 @@ class RecordingDecoder(Decoder):
             return decode_function(tree, self, depth)
         raise ValueError("unknown extension")
 
+    def _adopt(self, handle: int, name: str) -> nn.Module:
+        """The student's own module the judge refers to (its state is loaded into it next)."""
+        module = self.runtime.handles.get(handle)
+        if not isinstance(module, nn.Module):
+            raise ValueError("unknown module handle")
+        return module
+
     def tensor(self, tree):
         tensor = super().tensor(tree)
         self.mutables.append(tensor)
@@ -242,10 +255,22 @@ class RecordingDecoder(Decoder):
             self.grad_leaves.append(tensor)
         return tensor
 
+    def array(self, tree):
+        array = super().array(tree)
+        self.mutables.append(array)
+        return array
+
     def generator(self, tree):
         generator = super().generator(tree)
         self.mutables.append(generator)
         return generator
+
+
+def _call_module(module: Any, *args: Any, **kwargs: Any) -> Any:
+    """What ``remote.RemoteModule.forward`` runs: the student's module, called."""
+    if not isinstance(module, nn.Module):
+        raise TypeError("not a module")
+    return module(*args, **kwargs)
 
 
 def main(fd: int, given_modules: list[str], model_classes: dict[str, str]) -> None:
