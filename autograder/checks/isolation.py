@@ -15,6 +15,7 @@ The names are bound in every namespace the function resolves globals in: its ``_
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import types
 from contextlib import ExitStack, contextmanager
@@ -84,7 +85,8 @@ def delegate(fn: Callable, name: str) -> Callable:
     return dependency
 
 
-def _reference_closure(reference: Any, question: str) -> tuple[ast.Module, set[str]]:
+@functools.lru_cache(maxsize=256)
+def _reference_closure(reference: Any, question: str) -> tuple[ast.Module, frozenset[str]]:
     """The reference module's syntax tree and the names of its top-level functions that the
     reference ``question`` calls, directly or through each other (``question`` itself excluded)."""
     tree = ast.parse(inspect.getsource(reference))
@@ -97,7 +99,7 @@ def _reference_closure(reference: Any, question: str) -> tuple[ast.Module, set[s
             if name in functions and name != question and name not in found:
                 found.add(name)
                 todo.append(name)
-    return tree, found
+    return tree, frozenset(found)
 
 
 def dependencies(reference: Any, question: str, questions: Iterable[str]) -> list[str]:

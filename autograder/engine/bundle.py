@@ -12,6 +12,7 @@ shipped file) may cross the boundary as data (:mod:`modules`).
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import os
@@ -74,6 +75,7 @@ class Bundle:
                       REPO_ROOT / "build"]
         return sorted({str(p.resolve()) for p in candidates if p.is_dir()})
 
+    @functools.cached_property
     def hidden_order(self) -> list[Question]:
         """The questions in the order their hidden checks run: every question after the graded
         names its reference relies on (whose reference code its check sends into the sandbox,

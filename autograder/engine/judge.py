@@ -205,7 +205,7 @@ def grade_notebook(server: ForkServer, bundle: Bundle, notebook: nbformat.Notebo
         for hidden in (False, True):
             broken: dict[str, str] = {}  # question -> why its remaining cases of this pass are not run
             results: dict[str, list[CaseResult]] = {}
-            for question in bundle.hidden_order() if hidden else bundle.questions:
+            for question in bundle.hidden_order if hidden else bundle.questions:
                 deadline = time.monotonic() + limits.question_seconds
                 for case in question.cases:
                     if case.hidden != hidden:
