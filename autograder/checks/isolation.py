@@ -86,10 +86,12 @@ def delegate(fn: Callable, name: str) -> Callable:
 
 
 @functools.lru_cache(maxsize=256)
-def _reference_closure(reference: Any, question: str) -> tuple[ast.Module, frozenset[str]]:
-    """The reference module's syntax tree and the names of its top-level functions that the
-    reference ``question`` calls, directly or through each other (``question`` itself excluded)."""
-    tree = ast.parse(inspect.getsource(reference))
+def _reference_closure(reference: Any, question: str) -> tuple[str, ast.Module, frozenset[str]]:
+    """The reference module's source and syntax tree, and the names of its top-level functions
+    that the reference ``question`` calls, directly or through each other (``question`` itself
+    excluded)."""
+    source = inspect.getsource(reference)
+    tree = ast.parse(source)
     functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
     found: set[str] = set()
     todo = [question]
@@ -99,21 +101,20 @@ def _reference_closure(reference: Any, question: str) -> tuple[ast.Module, froze
             if name in functions and name != question and name not in found:
                 found.add(name)
                 todo.append(name)
-    return tree, frozenset(found)
+    return source, tree, frozenset(found)
 
 
 def dependencies(reference: Any, question: str, questions: Iterable[str]) -> list[str]:
     """The other graded names the reference implementation of ``question`` relies on: the ones
     bound to the reference while ``question`` is graded."""
-    return sorted(_reference_closure(reference, question)[1] & set(questions))
+    return sorted(_reference_closure(reference, question)[2] & set(questions))
 
 
 def dependency_source(reference: Any, question: str) -> str:
     """Source of what ``question``'s dependencies need from the reference module: its imports,
     top-level constants and the functions they call, never ``question``'s own reference (the
     grading engine executes this inside the sandbox, next to the student's code)."""
-    tree, needed = _reference_closure(reference, question)
-    source = inspect.getsource(reference)
+    source, tree, needed = _reference_closure(reference, question)
     functions = [node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name in needed]
     used = {n.id for node in functions for n in ast.walk(node) if isinstance(n, ast.Name)} - {question}
 

@@ -21,6 +21,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from otter.test_files import ExceptionTestFile
 from torch import nn
@@ -84,8 +85,9 @@ class Bundle:
         from autograder.checks.isolation import dependencies
 
         names = [q.name for q in self.questions]
-        needs = {name: set(dependencies(module, name, names)) if module else set()
-                 for name, module in ((n, _reference_module(self.files, n)) for n in names)}
+        references = _reference_modules(self.files)
+        needs = {name: set(dependencies(references[name], name, names)) if name in references else set()
+                 for name in names}
         ordered: list[Question] = []
         while len(ordered) < len(self.questions):
             done = {q.name for q in ordered}
@@ -111,16 +113,15 @@ def _model_classes(given_modules: list[str], files: Path) -> dict[str, type]:
     return classes
 
 
-def _reference_module(files: Path, question: str):
-    """The trusted reference module (``solutions.<topic>`` of this checkout, shipped in the
-    bundle) whose ``__all__`` names ``question``; None if there is none."""
+def _reference_modules(files: Path) -> dict[str, Any]:
+    """Question name → the trusted reference module (``solutions.<topic>`` of this checkout,
+    shipped in the bundle) whose ``__all__`` names it."""
+    found = {}
     for path in sorted((files / "solutions").glob("*.py")):
-        trusted = REPO_ROOT / "solutions" / path.name
-        if trusted.is_file() and f'"{question}"' in trusted.read_text():
+        if (REPO_ROOT / "solutions" / path.name).is_file():
             module = importlib.import_module(f"solutions.{path.stem}")
-            if question in getattr(module, "__all__", ()):
-                return module
-    return None
+            found.update(dict.fromkeys(getattr(module, "__all__", ()), module))
+    return found
 
 
 def load_bundle(zip_path: Path) -> Bundle:

@@ -2,8 +2,9 @@
 
 Started by the judge as ``python -m autograder.engine.forkserver FD``; FD is its end of a control
 socket. It imports numpy, torch (and runs what torch initialises lazily), matplotlib (Agg),
-scikit-learn's dataset loader and the untrusted runtime, and nothing that holds a secret (no checks, no reference solutions, no tests),
-because every sandbox is a copy of its memory. Requests (:mod:`wire` messages):
+scikit-learn's dataset loader and the untrusted runtime, and nothing that holds a secret (no
+checks, no reference solutions, no tests), because every sandbox is a copy of its memory.
+Requests (:mod:`wire` messages):
 
 Control messages are JSON, one per packet of a SOCK_SEQPACKET socket:
 
@@ -43,7 +44,6 @@ try:  # the digits data of the pruning and quantization notebooks
 except ImportError:  # pragma: no cover
     pass
 import torch.utils.benchmark  # noqa: E402,F401 - the pruning notebook's latency measurements
-
 
 from autograder.engine import confine as confinement  # noqa: E402
 from autograder.engine import sandbox_runtime, wire  # noqa: E402

@@ -107,8 +107,9 @@ class RemoteNamespace:
 
     @contextmanager
     def isolated(self, question: str, reference: Any, questions) -> Iterator["FunctionProxy"]:
-        """The student's ``question`` function with every other graded name bound, inside the
-        sandbox, to the reference implementation (see ``autograder.checks.isolation``)."""
+        """The student's ``question`` function with the graded names its reference relies on
+        bound, inside the sandbox, to the reference implementation: only their code is sent
+        (see ``autograder.checks.isolation``)."""
         from autograder.checks.isolation import dependencies, dependency_source
 
         names = dependencies(reference, question, questions)
