@@ -8,9 +8,12 @@ bulk export (see :mod:`autograder.engine.intake`). OUT (default ``graded/<assign
 ``gradebook.csv``, ``results/<id>/results.json`` and ``feedback/<id>.txt``
 (:mod:`autograder.engine.report`).
 
-Each of the N jobs is a judge process with its own warm fork server and sandbox user (a slot
-leased machine-wide, so concurrent grading runs never share one); student
-code runs only in sandboxes (:mod:`autograder.engine.judge`). Every submission yields a row, also
+Each of the N jobs is a judge process with its own sandbox user (a slot leased machine-wide, so
+concurrent grading runs never share one); student code runs only in sandboxes
+(:mod:`autograder.engine.judge`), forked by one warm worker all jobs share
+(:class:`autograder.engine.sandbox.ForkServerProcess`). The judges are forks of one process that
+imported torch, hypothesis and the checks once (:mod:`autograder.engine.warm_judge`), so a run
+starts in the time of two imports that overlap, not one pair per job. Every submission yields a row, also
 when a judge process itself dies: the row then says so and the batch goes on.
 """
 
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures as futures
 import multiprocessing
+import multiprocessing.forkserver
 import sys
 import time
 from pathlib import Path
@@ -30,21 +34,19 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 _worker: dict = {}
 
 
-def _start_worker(zip_path: str, limits: Limits) -> None:
-    import atexit
+def _start_worker(bundle_folder: str, limits: Limits, server_address: str) -> None:
+    """Set up one judge process (forked from a parent that preloaded :mod:`warm_judge`)."""
+    from multiprocessing.util import Finalize
 
+    from autograder.engine import warm_judge  # noqa: F401 - already in memory when preloaded
+    from autograder.engine.bundle import load_bundle_folder
     from autograder.engine.sandbox import ForkServer, lease_slot
 
     _worker["slot"], _worker["slot_lock"] = lease_slot()
-    _worker["server"] = ForkServer()  # starts warming up while this process does the same
-    atexit.register(_worker["server"].close)
-    from autograder.engine.bundle import load_bundle
-    from autograder.engine.warm_up import warm_up_torch
-
-    _worker["bundle"] = load_bundle(Path(zip_path))
-    atexit.register(_worker["bundle"].close)
+    _worker["server"] = ForkServer(address=server_address)
+    Finalize(None, _worker["server"].close, exitpriority=10)  # forked workers skip atexit
+    _worker["bundle"] = load_bundle_folder(Path(bundle_folder))
     _worker["limits"] = limits
-    warm_up_torch()
     _import_checks(_worker["bundle"])
     _worker["server"].wait_ready()
 
@@ -97,18 +99,23 @@ def resolve_zip(assignment: str) -> Path:
 def grade_folder(zip_path: Path, submissions_dir: Path, out_dir: Path, jobs: int = 2,
                  limits: Limits = Limits(), progress=sys.stderr) -> list:
     """Grade every submission; write the reports; return [(identifier, submitters, Graded)]."""
+    rows, started = [], time.monotonic()
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["autograder.engine.warm_judge"])
+    multiprocessing.forkserver.ensure_running()  # the judges' parent warms up while the bundle loads
+
     from autograder.engine import intake, report
     from autograder.engine.bundle import load_bundle
     from autograder.engine.judge import Graded
+    from autograder.engine.sandbox import ForkServerProcess
 
     submissions = intake.collect(submissions_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     bundle = load_bundle(zip_path)
-    rows, started = [], time.monotonic()
-    context = multiprocessing.get_context("spawn")
+    server = ForkServerProcess(bundle.sandbox_preload)  # one warm sandbox worker for all jobs
     try:
         with futures.ProcessPoolExecutor(max(1, jobs), mp_context=context, initializer=_start_worker,
-                                         initargs=(str(zip_path), limits)) as pool:
+                                         initargs=(str(bundle.folder), limits, server.address)) as pool:
             pending = {pool.submit(_grade_one, s.identifier, str(s.path), s.submitters, str(out_dir)): s
                        for s in submissions}
             for done, future in enumerate(futures.as_completed(pending), 1):
@@ -125,6 +132,7 @@ def grade_folder(zip_path: Path, submissions_dir: Path, out_dir: Path, jobs: int
                       file=progress, flush=True)
         (out_dir / "gradebook.csv").write_text(report.gradebook_csv(rows, bundle))
     finally:
+        server.close()
         bundle.close()
     counts = {status: sum(1 for _, _, g in rows if g.status == status) for status in ("graded", "failed", "timed out")}
     print(f"graded {counts['graded']}, failed {counts['failed']}, timed out {counts['timed out']} "

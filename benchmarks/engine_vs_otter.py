@@ -9,9 +9,12 @@
   notebook's graded code cells (otter_ignore ones left out, as in grading) and then every test
   case (public and hidden) in process, no isolation;
 - ``otter run`` on each copy, two at a time (what staff would do on two cores);
-- the engine (``autograder.grade.grade_folder``, two jobs unless ``--jobs``), and once more
-  with one copy and one job for the single-submission latency (warm: the submission's own
-  time; cold: including the fork server's start);
+- the engine (``autograder.grade.grade_folder``, two jobs unless ``--jobs``, started from
+  nothing: its judges' parent and its fork server start within the batch), and for the
+  single-submission latency: two copies with one job (a judge's first submission, which also
+  pays the judge's one-time work: hypothesis generating each property's examples; and a warm
+  judge's), and cold: ``python -m autograder.grade`` on one copy in a fresh interpreter,
+  start-up included;
 
 and prints throughput and latency ratios. ``parity`` materialises every fixture of the
 assignments (default: all built ones), grades them with both and prints every question whose
@@ -118,27 +121,34 @@ def speed(name: str, copies: int, jobs: int = 2) -> None:
         batch.mkdir()
         for i in range(copies):
             nbformat.write(solution, batch / f"copy{i}.ipynb")
-        one = tmp / "one"
+        one, two = tmp / "one", tmp / "two"
         one.mkdir()
+        two.mkdir()
         nbformat.write(solution, one / "single.ipynb")
+        for i in (1, 2):
+            nbformat.write(solution, two / f"single-{i}.ipynb")
 
         cells, floor = floor_seconds(autograder_zip, notebooks[0])
         otter_wall, _ = otter_batch(autograder_zip, notebooks)
         started = time.perf_counter()
         rows = grade_folder(autograder_zip, batch, tmp / "graded", jobs=jobs, progress=open("/dev/null", "w"))
         engine_wall = time.perf_counter() - started
+        single = dict((i, g.seconds) for i, _, g in grade_folder(
+            autograder_zip, two, tmp / "graded-two", jobs=1, progress=open("/dev/null", "w")))
         started = time.perf_counter()
-        single = grade_folder(autograder_zip, one, tmp / "graded-one", jobs=1, progress=open("/dev/null", "w"))
+        subprocess.run([sys.executable, "-m", "autograder.grade", str(autograder_zip), str(one), "-o",
+                        str(tmp / "graded-cold"), "--jobs", "1"], cwd=ROOT, check=True, capture_output=True)
         cold = time.perf_counter() - started
-    warm = single[0][2].seconds
+    fresh, warm = single["single-1"], single["single-2"]
     print(f"{name}: {copies} copies of the solution, one run on this machine")
     print(f"  floor (warm interpreter, no isolation): notebook {cells:.1f} s, notebook + tests {floor:.1f} s")
     print(f"  otter run, 2 at a time: {otter_wall:.1f} s = {copies / otter_wall * 60:.1f} submissions/min")
     print(f"  engine, {jobs} jobs:         {engine_wall:.1f} s = {copies / engine_wall * 60:.1f} submissions/min")
     print(f"  throughput engine/otter: {otter_wall / engine_wall:.2f}x (ceiling at zero engine overhead, "
           f"otter's {otter_wall * 2 / copies:.1f} core-s per submission / the floor: {otter_wall * 2 / copies / floor:.1f}x)")
-    print(f"  single submission: engine warm {warm:.1f} s ({warm / floor:.2f}x floor), "
-          f"cold incl. start-up {cold:.1f} s ({cold / floor:.2f}x floor)")
+    print(f"  single submission: engine warm judge {warm:.1f} s ({warm / floor:.2f}x floor), a judge's "
+          f"first {fresh:.1f} s ({fresh / floor:.2f}x), cold (a fresh grade command) {cold:.1f} s "
+          f"({cold / floor:.2f}x)")
     print(f"  mean engine time per submission in the batch: "
           f"{sum(g.seconds for _, _, g in rows) / len(rows):.1f} s")
 

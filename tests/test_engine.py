@@ -23,7 +23,7 @@ import pytest
 from autograder.engine.bundle import load_bundle
 from autograder.engine.confine import SANDBOX_UID_BASE, Limits
 from autograder.engine.remote import RemoteNamespace
-from autograder.engine.sandbox import REPO_ROOT, ForkServer, lease_slot
+from autograder.engine.sandbox import REPO_ROOT, ForkServer, ForkServerProcess, lease_slot
 from autograder.fixtures import materialize
 from autograder.grade import grade_folder
 from autograder.scores import question_points
@@ -80,6 +80,38 @@ def test_a_sandbox_is_confined(tmp_path):
     assert facts["write_python"] is False
     assert not [p for p in Path("/proc").iterdir() if p.name.isdigit() and _uid(p) == SANDBOX_UID_BASE + slot]
     __import__("os").close(lock)
+
+
+def test_judges_share_one_fork_server_and_a_vanished_judge_takes_its_sandbox_along():
+    """Two judges connect to one warm worker; when one judge's connection closes without a
+    goodbye (the judge process died), the worker kills that judge's sandbox; the other judge's
+    sandbox and connection go on working."""
+    import os
+
+    staging = Path(tempfile.mkdtemp())
+    staging.chmod(0o755)
+    (slot_a, lock_a), (slot_b, lock_b) = lease_slot(), lease_slot()
+    process = ForkServerProcess()
+    try:
+        judge_a, judge_b = ForkServer(address=process.address), ForkServer(address=process.address)
+        sandbox_a = judge_a.open(slot_a, staging, [], Limits(), [], {})
+        sandbox_b = judge_b.open(slot_b, staging, [], Limits(), [], {})
+        judge_a.control.close()  # judge A is gone
+        for _ in range(500):
+            if not Path(f"/proc/{sandbox_a.pid}").exists():
+                break
+            __import__("time").sleep(0.01)
+        gone = not Path(f"/proc/{sandbox_a.pid}").exists()
+        reply, _ = sandbox_b.request({"op": "cell", "source": "x = 6 * 7", "index": 0})
+        answer = RemoteNamespace(sandbox_b, {}).get("x")
+        sandbox_b.close()
+        judge_b.close()
+    finally:
+        process.close()
+        os.close(lock_a)
+        os.close(lock_b)
+    assert gone and reply["error"] is None and answer == 42
+    assert process.process.returncode == 0 and not Path(process.folder).exists()
 
 
 def _uid(path: Path) -> int:

@@ -165,6 +165,21 @@ def test_quartic_oracle_against_autograd_and_finite_differences(seed):
     np.testing.assert_allclose(support.hessian(theta), H, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("hidden", [1, 2, 3])
+@pytest.mark.parametrize("seed", range(3))
+def test_tanh_network_oracle_against_autograd(hidden, seed):
+    """The closed-form gradient and Hessian of the tanh network against autograd, at θ and at a
+    point where the residuals are large (so the Σ r_i ∇²f_i term matters)."""
+    support, _, theta, _ = checks._tanh_problem(hidden, 0.3, seed)
+    loss = support.loss()
+    for point in (theta, 3.0 * theta):
+        t = torch.tensor(point, dtype=DT, requires_grad=True)
+        (g,) = torch.autograd.grad(loss(t), t)
+        np.testing.assert_allclose(support.grad(point), g.numpy(), rtol=1e-10, atol=1e-12)
+        H = torch.autograd.functional.hessian(loss, torch.tensor(point, dtype=DT)).numpy()
+        np.testing.assert_allclose(support.hessian(point), H, rtol=1e-10, atol=1e-12)
+
+
 @pytest.mark.parametrize("family", ["quartic", "tanh"])
 @pytest.mark.parametrize("num_steps", [0, 1, 3])
 def test_maml_oracle_against_reference_and_finite_differences(family, num_steps):
@@ -230,6 +245,88 @@ def test_es_properties_hold_for_the_reference_draw_and_a_redraw():
                                 torch.Generator().manual_seed(3)).numpy()
     deltas = torch.randn(5, 4, generator=torch.Generator().manual_seed(3), dtype=DT).numpy()
     np.testing.assert_allclose(est, (deltas @ g) @ deltas / 5, rtol=1e-9, atol=1e-12)
+
+
+def test_unbiased_sample_size_arithmetic():
+    """The numbers in the comment at ``UNBIASED_PAIRS``: along g the average of a correct
+    estimator over M pairs is exactly χ²_M/M; 6 standard errors fail it with P < 3e-8 and miss an
+    estimate scaled by 2 or 1/2 with P < 1e-12."""
+    from scipy.stats import chi2  # scipy comes with scikit-learn, pinned in constraints.txt
+    M = checks.UNBIASED_SEEDS * checks.UNBIASED_PAIRS
+    low, high = M * (1 - 6 * np.sqrt(2 / M)), M * (1 + 6 * np.sqrt(2 / M))
+    assert chi2.cdf(low, M) + chi2.sf(high, M) < 3e-8
+    for c in (2.0, 0.5):
+        assert chi2.cdf(high / c, M) - chi2.cdf(low / c, M) < 1e-12
+
+
+def _scaled_es(c):
+    def es_gradient(objective, theta, sigma, num_pairs, generator):
+        return c * reference.es_gradient(objective, theta, sigma, num_pairs, generator)
+    return es_gradient
+
+
+def _es_without_average(objective, theta, sigma, num_pairs, generator):
+    return num_pairs * reference.es_gradient(objective, theta, sigma, num_pairs, generator)
+
+
+def _es_single_delta(objective, theta, sigma, num_pairs, generator):
+    delta = torch.randn(theta.shape, generator=generator, dtype=theta.dtype)
+    with torch.no_grad():
+        diff = (objective(theta + sigma * delta) - objective(theta - sigma * delta)) / (2 * sigma)
+    return diff * delta  # the mean of num_pairs identical terms
+
+
+def _es_reseeded_pairs(objective, theta, sigma, num_pairs, generator):
+    """Every pair draws from a copy of the generator: N copies of one δ, the generator advanced."""
+    state = generator.get_state()
+    total = torch.zeros_like(theta)
+    for _ in range(num_pairs):
+        generator.set_state(state)
+        delta = torch.randn(theta.shape, generator=generator, dtype=theta.dtype)
+        with torch.no_grad():
+            total += (objective(theta + sigma * delta) - objective(theta - sigma * delta)) * delta
+    return total / (2 * sigma * num_pairs)
+
+
+@pytest.mark.parametrize("wrong, caught_by", [
+    (_scaled_es(2.0), "within 6 standard errors"),          # 1/sigma instead of 1/(2 sigma)
+    (_scaled_es(0.5), "within 6 standard errors"),          # e.g. 1/(4 sigma) or dividing by 2N
+    (_es_without_average, "within 6 standard errors"),
+    (_es_single_delta, "are parallel"),
+    (_es_reseeded_pairs, "are parallel"),
+], ids=["sigma", "half", "no_average", "single_delta", "reseeded_pairs"])
+def test_es_scale_and_reused_delta_mistakes_are_caught(wrong, caught_by):
+    """Deterministic, antithetic estimators that are biased or reuse one δ for every pair pass
+    the first two properties and fail the cheaper statistical (``unbiased``) or exact
+    (``independent_pairs``) one."""
+    wrong.__name__ = "es_gradient"
+    message = MATRIX.assert_replacement_fails_safely(wrong)
+    assert caught_by in message, message
+
+
+def _profile_of_a_fixed_mlp(method, num_steps, num_layers, hidden, device="cpu"):
+    """Measures an MLP of one size whatever num_layers and hidden ask for."""
+    return reference.profile_meta_step(method, num_steps, 1, 8, device)
+
+
+def _profile_es_leaking_a_step(method, num_steps, num_layers, hidden, device="cpu"):
+    """ES memory growing by a little with every inner step (one tensor per step kept alive)."""
+    out = reference.profile_meta_step(method, num_steps, num_layers, hidden, device)
+    if method == "es":
+        out["bytes"] += 64 * (1 + hidden) * num_steps
+    return out
+
+
+@pytest.mark.parametrize("wrong, caught_by", [
+    (_profile_of_a_fixed_mlp, "number of parameters"),
+    (_profile_es_leaking_a_step, "ES 'bytes' grow with the inner steps"),
+], ids=["fixed_mlp", "es_leak"])
+def test_profile_trend_mistakes_are_caught(wrong, caught_by):
+    """memory_in_parameters (one inner step, two examples) still fails a profile that ignores the
+    MLP's size; ES flatness measured at k = 1 and 4 still fails slow growth in the steps."""
+    wrong.__name__ = "profile_meta_step"
+    message = MATRIX.assert_replacement_fails_safely(wrong)
+    assert caught_by in message, message
 
 
 def test_profile_trends_of_the_reference():

@@ -24,6 +24,8 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
+from autograder.checks import replay
+
 try:  # torch is optional for assignments that do not use it
     import torch
 except ImportError:  # pragma: no cover - every assignment here ships torch
@@ -344,7 +346,8 @@ def first_check_failure(exc: BaseException) -> str | None:
 
 def run_properties(question: str, *properties: Callable[[], None]) -> None:
     """Run hypothesis properties (or plain callables) in order; re-raise the first failure as a
-    short ``AssertionError`` ``"<question>: <what>"``.
+    short ``AssertionError`` ``"<question>: <what>"``. A property runs on the examples recorded
+    for it once per process (:mod:`replay`).
 
     A property that failed on an input and then passed on the same input (hypothesis' ``Flaky``)
     is reported as not reproducible; anything else that escapes (student code that broke
@@ -354,7 +357,7 @@ def run_properties(question: str, *properties: Callable[[], None]) -> None:
 
     for prop in properties:
         try:
-            prop()
+            replay.run(prop)
         except KeyboardInterrupt:
             raise
         except CheckFailed as exc:

@@ -12,6 +12,7 @@ shipped file) may cross the boundary as data (:mod:`modules`).
 
 from __future__ import annotations
 
+import ast
 import functools
 import importlib
 import inspect
@@ -75,6 +76,22 @@ class Bundle:
                       REPO_ROOT / "tests", REPO_ROOT / "assignments", REPO_ROOT / "dist",
                       REPO_ROOT / "build"]
         return sorted({str(p.resolve()) for p in candidates if p.is_dir()})
+
+    @functools.cached_property
+    def sandbox_preload(self) -> list[str]:
+        """The modules the given modules import (other than each other), which the notebook
+        will import through them: the fork server imports these once for every sandbox (a
+        name that is not a module is skipped there)."""
+        found: set[str] = set()
+        for stem in self.given_modules:
+            tree = ast.parse((self.files / f"{stem}.py").read_text())
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Import):
+                    found.update(alias.name for alias in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    found.add(node.module)  # and what it names, in case those are modules
+                    found.update(f"{node.module}.{alias.name}" for alias in node.names)
+        return sorted(name for name in found if name.split(".")[0] not in self.given_modules)
 
     @functools.cached_property
     def hidden_order(self) -> list[Question]:

@@ -1,19 +1,22 @@
 """The warm worker: imports the heavy libraries once, then forks one confined sandbox per request.
 
-Started by the judge as ``python -m autograder.engine.forkserver FD``; FD is its end of a control
-socket. It imports numpy, torch (and runs what torch initialises lazily), matplotlib (Agg),
-scikit-learn's dataset loader and the untrusted runtime, and nothing that holds a secret (no
-checks, no reference solutions, no tests), because every sandbox is a copy of its memory.
-Requests (:mod:`wire` messages):
+Started once per grading run as ``python -m autograder.engine.forkserver FD [MODULE ...]`` (see
+:class:`sandbox.ForkServerProcess`); FD is a listening Unix socket in a folder only the grader
+can reach, and the process exits when its standard input (a pipe from the grader) closes. Every
+judge process connects to it (:class:`sandbox.ForkServer`), so one warm worker serves all jobs.
+It imports numpy, torch, matplotlib (Agg), the MODULEs the bundle's given code imports
+(:func:`preload`) and the untrusted runtime, and nothing that holds a secret (no checks, no
+reference solutions, no tests), because every sandbox is a copy of its memory.
 
-Control messages are JSON, one per packet of a SOCK_SEQPACKET socket:
+Control messages are JSON, one per packet of a SOCK_SEQPACKET connection; on accepting a
+connection the server sends ``{"ready": true}``:
 
 ``spawn``  with a socket descriptor attached (SCM_RIGHTS): fork a child that confines itself
            (:func:`confine.confine`), greets the judge on that socket with the list of degraded
            steps, and serves it (:mod:`sandbox_runtime`) → ``{"pid": ...}``
 ``kill``   kill every process of the slot's sandbox user (repeatedly, until none is left; without
            a user switch, the child's session), reap the child → ``{"status": ...}``
-``bye``    exit
+``bye``    close this connection (a connection that closes also kills the sandboxes it spawned)
 
 Torch runs single-threaded here and in every child: forking after a thread pool started is
 unsafe, and one thread per submission is also the best throughput on a small machine.
@@ -21,8 +24,10 @@ unsafe, and one thread per submission is also the best throughput on a small mac
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
+import selectors
 import signal
 import socket
 import sys
@@ -39,17 +44,23 @@ import numpy  # noqa: E402,F401
 import torch  # noqa: E402
 
 torch.set_num_threads(1)
-try:  # the digits data of the pruning and quantization notebooks
-    import sklearn.datasets  # noqa: F401
-except ImportError:  # pragma: no cover
-    pass
-import torch.utils.benchmark  # noqa: E402,F401 - the pruning notebook's latency measurements
 
 from autograder.engine import confine as confinement  # noqa: E402
 from autograder.engine import sandbox_runtime, wire  # noqa: E402
 from autograder.engine.warm_up import warm_up_torch  # noqa: E402
 
-warm_up_torch()
+
+def preload(modules: list[str]) -> None:
+    """Import what the bundle's given modules import (``Bundle.sandbox_preload``: e.g.
+    scikit-learn's dataset loader, ``torch.utils.benchmark``), so no sandbox imports it again;
+    with ``torch.func`` among them, also run what torch initialises lazily for it."""
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - a module the sandbox will fail to import as well
+            continue
+    if "torch.func" in modules:
+        warm_up_torch()
 
 
 def _alive(pid: str) -> bool:
@@ -126,8 +137,11 @@ def _reap(pid: int, timeout: float = 5.0) -> str:
     return "not reaped"
 
 
-def _child(conf: confinement.Confinement, fd: int, given_modules, model_classes) -> None:
+def _child(conf: confinement.Confinement, fd: int, given_modules, model_classes,
+           server_sockets: list[socket.socket]) -> None:
     try:
+        for sock in server_sockets:  # nothing of the server's reaches the sandbox
+            sock.close()
         scratch, degraded = confinement.confine(conf, fd)
         sys.path.insert(0, str(scratch))
         sock = socket.socket(fileno=fd)
@@ -138,48 +152,94 @@ def _child(conf: confinement.Confinement, fd: int, given_modules, model_classes)
         os._exit(1)
 
 
-def serve(control: socket.socket) -> None:
-    children: dict[int, int] = {}  # slot -> pid
-    while True:
+def _send(control: socket.socket, reply: dict) -> bool:
+    """Answer a judge; False when its connection is gone (the judge's own business)."""
+    try:
+        control.send(json.dumps(reply).encode())
+        return True
+    except OSError:
+        return False
+
+
+class Server:
+    """The connections of the judges and the sandboxes each of them spawned."""
+
+    def __init__(self, listener: socket.socket):
+        self.listener = listener
+        self.connections: list[socket.socket] = []
+        self.children: dict[int, tuple[int, socket.socket]] = {}  # slot -> (pid, its judge's connection)
+
+    def spawn(self, control: socket.socket, header: dict, fd: int) -> dict:
+        limits = confinement.Limits(**header["limits"])
+        conf = confinement.Confinement(header["slot"], header["staging"], header["hidden"], limits)
+        pid = os.fork()
+        if pid == 0:
+            _child(conf, fd, header["given_modules"], header["model_classes"], [self.listener, *self.connections])
+        os.close(fd)
+        self.children[conf.slot] = (pid, control)
+        return {"pid": pid}
+
+    def kill(self, slot: int) -> dict:
+        pid = self.children.pop(slot, (None, None))[0]
+        if os.geteuid() == 0:
+            kill_uid(confinement.SANDBOX_UID_BASE + slot)
+        if pid is not None:
+            if os.geteuid() != 0:
+                kill_session(pid)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        return {"status": _reap(pid) if pid is not None else "none"}
+
+    def handle(self, control: socket.socket) -> bool:
+        """Serve one message of a judge; False when its connection is done."""
         try:
             msg, fds, _, _ = socket.recv_fds(control, 1 << 16, 1)
         except OSError:
-            return
-        if not msg:
-            return
-        header = json.loads(msg)
+            return False
+        header = json.loads(msg) if msg else {"op": "bye"}
         op = header.get("op")
-        if op == "bye":
-            return
-        if op == "spawn":
-            limits = confinement.Limits(**header["limits"])
-            conf = confinement.Confinement(header["slot"], header["staging"], header["hidden"], limits)
-            pid = os.fork()
-            if pid == 0:
-                control.close()
-                _child(conf, fds[0], header["given_modules"], header["model_classes"])
-            os.close(fds[0])
-            children[conf.slot] = pid
-            control.send(json.dumps({"pid": pid}).encode())
-        elif op == "kill":
-            slot = header["slot"]
-            pid = children.pop(slot, None)
-            if os.geteuid() == 0:
-                kill_uid(confinement.SANDBOX_UID_BASE + slot)
-            if pid is not None:
-                if os.geteuid() != 0:
-                    kill_session(pid)
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
-            control.send(json.dumps({"status": _reap(pid) if pid is not None else "none"}).encode())
+        if op == "spawn" and fds:
+            return _send(control, self.spawn(control, header, fds[0]))
+        for fd in fds:
+            os.close(fd)
+        return op == "kill" and _send(control, self.kill(header["slot"]))
+
+    def drop(self, control: socket.socket) -> None:
+        for slot in [s for s, (_, owner) in self.children.items() if owner is control]:
+            self.kill(slot)
+        self.connections.remove(control)
+        control.close()
+
+
+def serve(listener: socket.socket) -> None:
+    """Accept judges and serve their requests until standard input closes."""
+    server = Server(listener)
+    selector = selectors.DefaultSelector()
+    selector.register(listener, selectors.EVENT_READ, "accept")
+    selector.register(0, selectors.EVENT_READ, "parent")
+    while True:
+        for key, _ in selector.select():
+            if key.data == "parent":
+                for control in list(server.connections):
+                    server.drop(control)
+                return
+            if key.data == "accept":
+                control, _ = listener.accept()
+                if _send(control, {"ready": True, "pid": os.getpid()}):
+                    server.connections.append(control)
+                    selector.register(control, selectors.EVENT_READ, "judge")
+                else:
+                    control.close()
+            elif not server.handle(key.fileobj):
+                selector.unregister(key.fileobj)
+                server.drop(key.fileobj)
 
 
 def main() -> None:
-    control = socket.socket(fileno=int(sys.argv[1]))
-    control.send(json.dumps({"ready": True, "pid": os.getpid()}).encode())
-    serve(control)
+    preload(sys.argv[2:])
+    serve(socket.socket(fileno=int(sys.argv[1])))
 
 
 if __name__ == "__main__":

@@ -72,7 +72,7 @@ def main(autograder_dir: str = "/autograder", limits: Limits = GRADESCOPE_LIMITS
         graded = Graded(status="failed", message=loaded.message)
     else:
         slot, _lock = lease_slot()
-        with ForkServer() as server:
+        with ForkServer(bundle.sandbox_preload) as server:
             graded = grade_notebook(server, bundle, loaded.notebook, slot, limits)
         graded.notes[:0] = loaded.notes
     payload = report.results_json(graded, bundle)

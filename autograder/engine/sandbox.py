@@ -1,6 +1,7 @@
 """TRUSTED SIDE. Start the fork server, open sandboxes, talk to them with deadlines.
 
-:class:`ForkServer` owns the warm worker process (:mod:`forkserver`); :meth:`ForkServer.open`
+:class:`ForkServerProcess` runs the warm worker (:mod:`forkserver`) that every judge of a run
+shares; :class:`ForkServer` is one judge's connection to it, and :meth:`ForkServer.open`
 returns a :class:`Sandbox`, one confined child for one submission, reachable over a socket.
 Every request to a sandbox has a deadline; a sandbox that misses one, closes its socket, sends
 something malformed or too large is killed (with everything it started) and marked dead, and
@@ -13,10 +14,11 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
 import socket
-import tempfile
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -57,19 +59,45 @@ class SandboxGone(RuntimeError):
         self.reason = reason
 
 
+class ForkServerProcess:
+    """The warm worker process (:mod:`forkserver`), shared by every judge of a grading run.
+
+    It listens on a Unix socket in a fresh folder only this user can enter, and exits when
+    :meth:`close` (or this process's death) closes the pipe on its standard input. Construction
+    only starts it: judges may connect at once, their first request waits until it is ready."""
+
+    def __init__(self, preload: list[str] = (), python: str = sys.executable):
+        self.folder = tempfile.mkdtemp(prefix="autograder-forkserver-")  # mode 0700
+        self.address = os.path.join(self.folder, "control")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            listener.bind(self.address)
+            listener.listen(MAX_SLOTS)
+            env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])))
+            self.process = subprocess.Popen(
+                [python, "-m", "autograder.engine.forkserver", str(listener.fileno()), *preload],
+                pass_fds=[listener.fileno()], env=env, cwd="/", stdin=subprocess.PIPE)
+        finally:
+            listener.close()
+
+    def close(self) -> None:
+        try:
+            self.process.stdin.close()
+            self.process.wait(timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            self.process.kill()
+            self.process.wait()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
 class ForkServer:
-    """The warm worker; one per judge process. Use as a context manager.
+    """A judge's connection to the warm worker; with no ``address``, to a worker of its own
+    (started here with ``preload``, stopped by :meth:`close`). Use as a context manager."""
 
-    Construction only starts the process; the first request waits until it is ready, so a judge
-    can do its own start-up meanwhile."""
-
-    def __init__(self, python: str = sys.executable):
-        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])))
-        self.process = subprocess.Popen(
-            [python, "-m", "autograder.engine.forkserver", str(theirs.fileno())],
-            pass_fds=[theirs.fileno()], env=env, cwd="/", stdin=subprocess.DEVNULL)
-        theirs.close()
+    def __init__(self, preload: list[str] = (), address: str | None = None):
+        self.owned = ForkServerProcess(preload) if address is None else None
+        self.control = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.control.connect(address or self.owned.address)
         self.control.settimeout(120)
         self.ready = False
 
@@ -106,12 +134,9 @@ class ForkServer:
             socket.send_fds(self.control, [json.dumps({"op": "bye"}).encode()], [])
         except OSError:
             pass
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
         self.control.close()
+        if self.owned is not None:
+            self.owned.close()
 
     def __enter__(self) -> "ForkServer":
         return self

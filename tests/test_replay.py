@@ -1,0 +1,124 @@
+"""Replaying recorded examples runs a property exactly as hypothesis does under the grading profile.
+
+Each test runs the same property twice, once through hypothesis itself and once through
+:func:`autograder.checks.replay.run`, with a body that logs every call (its inputs and what the
+global random generators give it), and compares the logs and the outcome.
+"""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from hypothesis.errors import Flaky
+
+from autograder.checks import replay
+from autograder.checks.settings import GRADING
+
+FEW = settings(GRADING, max_examples=5)
+
+
+def _property(log: list, fails=lambda call, kwargs: False, profile=GRADING):
+    """A property over mixed strategies; its body logs each call and fails where ``fails`` says."""
+
+    @profile
+    @given(n=st.integers(0, 9), x=st.floats(-2.0, 2.0), kind=st.sampled_from(["a", "b", "c"]),
+           sizes=st.lists(st.integers(1, 4), max_size=3))
+    @example(n=1, x=0.5, kind="a", sizes=[2])
+    @example(n=2, x=-0.5, kind="b", sizes=[])
+    def prop(n, x, kind, sizes):
+        log.append((n, x, kind, list(sizes), random.random(), float(np.random.rand())))
+        sizes.append(99)  # mutating an input must not change the recording
+        assert not fails(len(log), (n, x, kind))
+
+    return prop
+
+
+def _both(fails=lambda call, kwargs: False, profile=GRADING):
+    """(log, exception) of hypothesis' run and of the replay, each on a fresh property object."""
+    outcomes = []
+    for runner in (lambda p: p(), replay.run):
+        log: list = []
+        try:
+            runner(_property(log, fails, profile))
+            error = None
+        except BaseException as exc:  # noqa: BLE001 - compared below
+            error = exc
+        outcomes.append((log, error))
+    return outcomes
+
+
+@pytest.mark.parametrize("profile", [GRADING, FEW], ids=["GRADING", "FEW"])
+def test_a_passing_property_runs_on_the_same_inputs_in_the_same_order(profile):
+    (real, real_error), (replayed, replay_error) = _both(profile=profile)
+    assert real_error is None and replay_error is None
+    assert replayed == real
+    assert len(real) == 2 + profile.max_examples
+
+
+def test_the_first_failing_example_ends_the_property_and_is_run_again():
+    fails = lambda call, kwargs: kwargs[0] >= 7  # noqa: E731
+    (real, real_error), (replayed, replay_error) = _both(fails)
+    assert replayed == real
+    assert real[-1][:3] == real[-2][:3]  # the failing example, run twice
+    assert type(replay_error) is type(real_error) is AssertionError
+
+
+def test_a_failure_that_does_not_reproduce_is_flaky():
+    failed: set = set()
+
+    def once(call, kwargs):  # fails the first time it meets an input with n >= 5 only
+        if kwargs[0] >= 5 and not failed:
+            failed.add(kwargs)
+            return True
+        return False
+
+    (real, real_error), _ = _both(once)
+    failed.clear()
+    log: list = []
+    with pytest.raises(Flaky):
+        replay.run(_property(log, once))
+    assert isinstance(real_error, Flaky)
+    assert log == real
+
+
+def test_a_failing_explicit_example_is_raised_without_a_second_run():
+    fails = lambda call, kwargs: kwargs[2] == "b"  # noqa: E731 - the second explicit example
+    (real, real_error), (replayed, replay_error) = _both(fails)
+    assert replayed == real and len(real) == 2
+    assert type(replay_error) is type(real_error) is AssertionError
+
+
+def test_examples_are_recorded_once_per_property_site(monkeypatch):
+    recorded = []
+    original = replay._record
+    monkeypatch.setattr(replay, "_record", lambda prop: recorded.append(prop) or original(prop))
+    monkeypatch.setattr(replay, "_RECORDED", {})
+    for _ in range(3):  # the closure is re-created on each check, as in the graders
+        replay.run(_property([]))
+    replay.run(_property([], profile=FEW))  # other settings: another recording
+    assert len(recorded) == 2
+
+
+def test_a_plain_callable_is_just_called():
+    calls = []
+    replay.run(lambda: calls.append(1))
+    assert calls == [1]
+
+
+def test_a_property_that_draws_interactively_is_run_by_hypothesis():
+    logs = []
+    for runner in (lambda p: p(), replay.run):
+        log: list = []
+
+        @GRADING
+        @given(n=st.integers(0, 5), data=st.data())
+        def prop(n, data):
+            log.append((n, data.draw(st.integers(0, n))))
+
+        runner(prop)
+        logs.append(log)
+    assert logs[0] == logs[1] and len(logs[0]) > 1
