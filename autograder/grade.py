@@ -13,7 +13,9 @@ concurrent grading runs never share one); student code runs only in sandboxes
 (:mod:`autograder.engine.judge`), forked by one warm worker all jobs share
 (:class:`autograder.engine.sandbox.ForkServerProcess`). The judges are forks of one process that
 imported torch, hypothesis and the checks once (:mod:`autograder.engine.warm_judge`), so a run
-starts in the time of two imports that overlap, not one pair per job. Every submission yields a row, also
+starts in the time of two imports that overlap, not one pair per job. (A script that calls
+:func:`grade_folder` needs the usual ``if __name__ == "__main__":`` guard: judge processes
+re-import the main module.) Every submission yields a row, also
 when a judge process itself dies: the row then says so and the batch goes on.
 """
 
