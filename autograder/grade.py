@@ -40,7 +40,7 @@ def _start_worker(bundle_folder: str, limits: Limits, server_address: str) -> No
     """Set up one judge process (forked from a parent that preloaded :mod:`warm_judge`)."""
     from multiprocessing.util import Finalize
 
-    from autograder.engine import warm_judge  # noqa: F401 - already in memory when preloaded
+    from autograder.engine import warm_judge  # noqa: F401 - torch, the checks; in memory when preloaded
     from autograder.engine.bundle import load_bundle_folder
     from autograder.engine.sandbox import ForkServer, lease_slot
 
@@ -49,17 +49,7 @@ def _start_worker(bundle_folder: str, limits: Limits, server_address: str) -> No
     Finalize(None, _worker["server"].close, exitpriority=10)  # forked workers skip atexit
     _worker["bundle"] = load_bundle_folder(Path(bundle_folder))
     _worker["limits"] = limits
-    _import_checks(_worker["bundle"])
     _worker["server"].wait_ready()
-
-
-def _import_checks(bundle) -> None:
-    """Import the grading checks the bundle's hidden tests call (trusted code of this checkout,
-    as the tests would import it on first use), so the first submission does not pay for it."""
-    import importlib
-
-    for module in sorted((bundle.files / "autograder" / "checks").glob("*.py")):
-        importlib.import_module(f"autograder.checks.{module.stem}")
 
 
 def _grade_one(identifier: str, path: str, submitters: tuple, out_dir: str):

@@ -1,9 +1,9 @@
 """What torch sets up lazily on first use, done once in a long-lived process.
 
 The first ``torch.func`` transform imports sympy and dynamo (~1.5 s) and the first ``jvp`` builds
-its decomposition tables (~0.4 s). The fork server runs this before it forks any sandbox (so no
-submission pays it again) and every judge process runs it at start (the hidden checks use
-``torch.func`` too). Nothing here depends on a submission or holds a secret.
+its decomposition tables (~0.4 s). The fork server runs this before it forks any sandbox where
+the bundle's given code uses ``torch.func`` (so no submission pays it again), and the judges'
+parent runs it once (``warm_judge``: the hidden checks use ``torch.func`` too). Nothing here depends on a submission or holds a secret.
 """
 
 from __future__ import annotations
