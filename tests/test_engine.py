@@ -209,7 +209,15 @@ spinners = spawn("import time\nt = time.time()\nwhile time.time() - t < 2: pass"
 for p in spinners:
     p.wait()
 cpu_seconds = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
-hogs = spawn("import time\nx = bytearray(1200 << 20)\ntime.sleep(2)", 3)
+# each hog holds its 1.2 GiB until every hog has allocated (or was killed): all at once, however
+# slowly the CPU cap lets them fill their memory
+hogs = [subprocess.Popen([sys.executable, "-c", "import sys\nx = bytearray(1200 << 20)\n"
+                          "sys.stdout.write('1'); sys.stdout.flush(); sys.stdin.read()"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE) for _ in range(3)]
+for p in hogs:
+    p.stdout.read(1)  # allocated, or empty: killed
+for p in hogs:
+    p.stdin.close()
 hog_exits = [p.wait() for p in hogs]
 '''
 
