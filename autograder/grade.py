@@ -11,9 +11,11 @@ bulk export (see :mod:`autograder.engine.intake`). OUT (default ``graded/<assign
 Each of the N jobs is a judge process with its own sandbox user (a slot leased machine-wide, so
 concurrent grading runs never share one); student code runs only in sandboxes
 (:mod:`autograder.engine.judge`), forked by one warm worker all jobs share
-(:class:`autograder.engine.sandbox.ForkServerProcess`). The judges are forks of one process that
+(:class:`autograder.engine.launch.ForkServerProcess`). The judges are forks of one process that
 imported torch, hypothesis and the checks once (:mod:`autograder.engine.warm_judge`), so a run
-starts in the time of two imports that overlap, not one pair per job. (A script that calls
+starts in the time of two imports that overlap, not one pair per job. The fork server starts
+first (its start is the longest), then the judges' parent; this process reads the bundle
+meanwhile and never imports torch or the checks itself. (A script that calls
 :func:`grade_folder` needs the usual ``if __name__ == "__main__":`` guard: judge processes
 re-import the main module.) Every submission yields a row, also
 when a judge process itself dies: the row then says so and the batch goes on.
@@ -25,6 +27,7 @@ import argparse
 import concurrent.futures as futures
 import multiprocessing
 import multiprocessing.forkserver
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -42,7 +45,8 @@ def _start_worker(bundle_folder: str, limits: Limits, server_address: str) -> No
 
     from autograder.engine import warm_judge  # noqa: F401 - torch, the checks; in memory when preloaded
     from autograder.engine.bundle import load_bundle_folder
-    from autograder.engine.sandbox import ForkServer, lease_slot
+    from autograder.engine.launch import lease_slot
+    from autograder.engine.sandbox import ForkServer
 
     _worker["slot"], _worker["slot_lock"] = lease_slot()
     _worker["server"] = ForkServer(address=server_address)
@@ -54,7 +58,8 @@ def _start_worker(bundle_folder: str, limits: Limits, server_address: str) -> No
 
 def _grade_one(identifier: str, path: str, submitters: tuple, out_dir: str):
     from autograder.engine import intake, report
-    from autograder.engine.judge import Graded, grade_notebook
+    from autograder.engine.judge import grade_notebook
+    from autograder.engine.outcome import Graded
 
     bundle = _worker["bundle"]
     submission = intake.Submission(identifier, Path(path), submitters)
@@ -91,21 +96,22 @@ def resolve_zip(assignment: str) -> Path:
 def grade_folder(zip_path: Path, submissions_dir: Path, out_dir: Path, jobs: int = 2,
                  limits: Limits = Limits(), progress=sys.stderr) -> list:
     """Grade every submission; write the reports; return [(identifier, submitters, Graded)]."""
-    rows, started = [], time.monotonic()
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["autograder.engine.warm_judge"])
-    multiprocessing.forkserver.ensure_running()  # the judges' parent warms up while the bundle loads
-
     from autograder.engine import intake, report
-    from autograder.engine.bundle import load_bundle
-    from autograder.engine.judge import Graded
-    from autograder.engine.sandbox import ForkServerProcess
+    from autograder.engine.bundle import extract_bundle, load_bundle_folder, sandbox_preload
+    from autograder.engine.launch import ForkServerProcess
+    from autograder.engine.outcome import Graded
 
-    submissions = intake.collect(submissions_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    bundle = load_bundle(zip_path)
-    server = ForkServerProcess(bundle.sandbox_preload)  # one warm sandbox worker for all jobs
+    rows, started = [], time.monotonic()
+    folder = extract_bundle(zip_path)
+    server = None
     try:
+        server = ForkServerProcess(sandbox_preload(folder))  # one warm sandbox worker for all jobs
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["autograder.engine.warm_judge"])
+        multiprocessing.forkserver.ensure_running()  # the judges' parent warms up while the bundle loads
+        bundle = load_bundle_folder(folder)
+        submissions = intake.collect(submissions_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
         with futures.ProcessPoolExecutor(max(1, jobs), mp_context=context, initializer=_start_worker,
                                          initargs=(str(bundle.folder), limits, server.address)) as pool:
             pending = {pool.submit(_grade_one, s.identifier, str(s.path), s.submitters, str(out_dir)): s
@@ -124,8 +130,9 @@ def grade_folder(zip_path: Path, submissions_dir: Path, out_dir: Path, jobs: int
                       file=progress, flush=True)
         (out_dir / "gradebook.csv").write_text(report.gradebook_csv(rows, bundle))
     finally:
-        server.close()
-        bundle.close()
+        if server is not None:
+            server.close()
+        shutil.rmtree(folder, ignore_errors=True)
     counts = {status: sum(1 for _, _, g in rows if g.status == status) for status in ("graded", "failed", "timed out")}
     print(f"graded {counts['graded']}, failed {counts['failed']}, timed out {counts['timed out']} "
           f"in {time.monotonic() - started:.1f} s -> {out_dir / 'gradebook.csv'}", file=progress, flush=True)

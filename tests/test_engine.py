@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import tempfile
 import zipfile
@@ -22,8 +24,9 @@ import pytest
 
 from autograder.engine.bundle import load_bundle
 from autograder.engine.confine import SANDBOX_UID_BASE, Limits
+from autograder.engine.launch import REPO_ROOT, ForkServerProcess, lease_slot
 from autograder.engine.remote import RemoteNamespace
-from autograder.engine.sandbox import REPO_ROOT, ForkServer, ForkServerProcess, lease_slot
+from autograder.engine.sandbox import ForkServer
 from autograder.fixtures import materialize
 from autograder.grade import grade_folder
 from autograder.scores import question_points
@@ -160,6 +163,32 @@ def test_grading_twice_gives_the_same_gradebook(tmp_path):
     assert (first / "gradebook.csv").read_bytes() == (second / "gradebook.csv").read_bytes()
     for path in (first / "feedback").iterdir():
         assert path.read_bytes() == (second / "feedback" / path.name).read_bytes()
+
+
+COORDINATOR_IMPORTS = r"""
+import sys
+from pathlib import Path
+from autograder.grade import grade_folder
+if __name__ == "__main__":
+    rows = grade_folder(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), jobs=2)
+    heavy = sorted(m for m in ("torch", "hypothesis", "autograder.checks", "solutions") if m in sys.modules)
+    print("rows", len(rows), "heavy", heavy)
+"""
+
+
+def test_a_run_coordinator_never_imports_torch_or_the_checks(tmp_path):
+    """The process that coordinates a run starts the fork server and the judges' parent and reads
+    the bundle, but imports neither torch nor the checks (they would delay both starts on a
+    small machine); an empty folder gives a gradebook with its header only."""
+    (tmp_path / "empty").mkdir()
+    script = tmp_path / "coordinator.py"
+    script.write_text(COORDINATOR_IMPORTS)
+    done = subprocess.run([sys.executable, str(script), str(_bundle(MANIFESTS[0])), str(tmp_path / "empty"),
+                           str(tmp_path / "graded")], env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "rows 0 heavy []" in done.stdout
+    assert (tmp_path / "graded" / "gradebook.csv").read_text().count("\n") == 1
 
 
 def test_the_bundle_tests_are_the_ones_otter_runs_and_sandboxes_get_only_student_files():

@@ -36,7 +36,7 @@ import numpy
 import pytest
 
 from autograder.engine.confine import SANDBOX_UID_BASE, Limits
-from autograder.engine.sandbox import MAX_SLOTS
+from autograder.engine.launch import MAX_SLOTS
 from autograder.fixtures import load_fixtures, materialize
 from autograder.grade import grade_folder
 from autograder.scores import question_points

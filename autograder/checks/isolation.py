@@ -110,6 +110,7 @@ def dependencies(reference: Any, question: str, questions: Iterable[str]) -> lis
     return sorted(_reference_closure(reference, question)[2] & set(questions))
 
 
+@functools.lru_cache(maxsize=256)
 def dependency_source(reference: Any, question: str) -> str:
     """Source of what ``question``'s dependencies need from the reference module: its imports,
     top-level constants and the functions they call, never ``question``'s own reference (the

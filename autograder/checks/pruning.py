@@ -53,6 +53,10 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
+
+# torch.optim imports torch._dynamo on first use (~1 s; the fine-tuning below): imported with this
+# module, the judges' parent pays that once for every judge
+import torch._dynamo  # noqa: F401
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from torch import nn

@@ -20,14 +20,11 @@ import os
 import shutil
 import tempfile
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from otter.test_files import ExceptionTestFile
-from torch import nn
-
-from autograder.engine.sandbox import REPO_ROOT
+from autograder.engine.launch import REPO_ROOT
 
 GRADING_DIRS = ("solutions", "autograder", "tests")
 
@@ -35,7 +32,7 @@ GRADING_DIRS = ("solutions", "autograder", "tests")
 @dataclass
 class Question:
     name: str
-    test_file: ExceptionTestFile
+    test_file: Any  # otter's ExceptionTestFile
 
     @property
     def cases(self) -> list:
@@ -52,7 +49,6 @@ class Bundle:
     questions: list[Question]
     files: Path
     given_modules: list[str]
-    model_classes: dict[str, type] = field(default_factory=dict)
     owned: bool = True  # the folder is ours to delete (an extracted zip)
 
     def copy_support(self, target: Path) -> None:
@@ -64,6 +60,23 @@ class Bundle:
                 shutil.copytree(path, target / path.name, dirs_exist_ok=True)
             else:
                 shutil.copy2(path, target / path.name)
+
+    @functools.cached_property
+    def model_classes(self) -> dict[str, type]:
+        """The ``nn.Module`` classes of the given modules that may cross the boundary as data:
+        those of a given module byte-identical to its trusted copy in ``solutions/``."""
+        from torch import nn
+
+        classes = {}
+        for stem in self.given_modules:
+            trusted = REPO_ROOT / "solutions" / f"{stem}.py"
+            if not trusted.is_file() or trusted.read_bytes() != (self.files / f"{stem}.py").read_bytes():
+                continue
+            module = importlib.import_module(f"solutions.{stem}")
+            for name, value in vars(module).items():
+                if inspect.isclass(value) and issubclass(value, nn.Module) and value.__module__ == module.__name__:
+                    classes[name] = value
+        return classes
 
     @property
     def model_class_paths(self) -> dict[str, str]:
@@ -79,19 +92,7 @@ class Bundle:
 
     @functools.cached_property
     def sandbox_preload(self) -> list[str]:
-        """The modules the given modules import (other than each other), which the notebook
-        will import through them: the fork server imports these once for every sandbox (a
-        name that is not a module is skipped there)."""
-        found: set[str] = set()
-        for stem in self.given_modules:
-            tree = ast.parse((self.files / f"{stem}.py").read_text())
-            for node in ast.walk(tree):
-                if isinstance(node, ast.Import):
-                    found.update(alias.name for alias in node.names)
-                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                    found.add(node.module)  # and what it names, in case those are modules
-                    found.update(f"{node.module}.{alias.name}" for alias in node.names)
-        return sorted(name for name in found if name.split(".")[0] not in self.given_modules)
+        return sandbox_preload(self.folder)
 
     @functools.cached_property
     def hidden_order(self) -> list[Question]:
@@ -117,19 +118,6 @@ class Bundle:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _model_classes(given_modules: list[str], files: Path) -> dict[str, type]:
-    classes = {}
-    for stem in given_modules:
-        trusted = REPO_ROOT / "solutions" / f"{stem}.py"
-        if not trusted.is_file() or trusted.read_bytes() != (files / f"{stem}.py").read_bytes():
-            continue
-        module = importlib.import_module(f"solutions.{stem}")
-        for name, value in vars(module).items():
-            if inspect.isclass(value) and issubclass(value, nn.Module) and value.__module__ == module.__name__:
-                classes[name] = value
-    return classes
-
-
 def _reference_modules(files: Path) -> dict[str, Any]:
     """Question name → the trusted reference module (``solutions.<topic>`` of this checkout,
     shipped in the bundle) whose ``__all__`` names it."""
@@ -141,21 +129,50 @@ def _reference_modules(files: Path) -> dict[str, Any]:
     return found
 
 
-def load_bundle(zip_path: Path) -> Bundle:
-    """Extract an autograder zip into a private folder and read it."""
+def _given_modules(files: Path) -> list[str]:
+    return sorted(p.stem for p in files.glob("*.py"))
+
+
+def sandbox_preload(folder: Path) -> list[str]:
+    """The modules an extracted bundle's given modules import (other than each other), which
+    the notebook will import through them: the fork server imports these once for every sandbox
+    (a name that is not a module is skipped there). Read from the syntax tree only, so a run can
+    start its fork server before it imports otter or torch."""
+    files = Path(folder) / "files"
+    given = _given_modules(files)
+    found: set[str] = set()
+    for stem in given:
+        tree = ast.parse((files / f"{stem}.py").read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found.add(node.module)  # and what it names, in case those are modules
+                found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return sorted(name for name in found if name.split(".")[0] not in given)
+
+
+def extract_bundle(zip_path: Path) -> Path:
+    """Extract an autograder zip into a fresh private folder (mode 0700); the caller owns it."""
     folder = Path(tempfile.mkdtemp(prefix="grading-bundle-"))
     os.chmod(folder, 0o700)
     with zipfile.ZipFile(Path(zip_path)) as zf:
         zf.extractall(folder)
-    return load_bundle_folder(folder, owned=True)
+    return folder
+
+
+def load_bundle(zip_path: Path) -> Bundle:
+    """Extract an autograder zip into a private folder and read it."""
+    return load_bundle_folder(extract_bundle(zip_path), owned=True)
 
 
 def load_bundle_folder(folder: Path, owned: bool = False) -> Bundle:
     """Read an extracted bundle (``tests/``, ``files/``)."""
+    from otter.test_files import ExceptionTestFile
+
     folder = Path(folder).resolve()
     questions = [Question(path.stem, ExceptionTestFile.from_file(str(path)))
                  for path in sorted((folder / "tests").glob("*.py"))]
     files = folder / "files"
     files.mkdir(exist_ok=True)
-    given = sorted(p.stem for p in files.glob("*.py"))
-    return Bundle(folder, questions, files, given, _model_classes(given, files), owned)
+    return Bundle(folder, questions, files, _given_modules(files), owned)

@@ -1,7 +1,7 @@
 """The warm worker: imports the heavy libraries once, then forks one confined sandbox per request.
 
 Started once per grading run as ``python -m autograder.engine.forkserver FD [MODULE ...]`` (see
-:class:`sandbox.ForkServerProcess`); FD is a listening Unix socket in a folder only the grader
+:class:`launch.ForkServerProcess`); FD is a listening Unix socket in a folder only the grader
 can reach, and the process exits when its standard input (a pipe from the grader) closes. Every
 judge process connects to it (:class:`sandbox.ForkServer`), so one warm worker serves all jobs.
 It imports numpy, torch, matplotlib (Agg), the MODULEs the bundle's given code imports

@@ -26,8 +26,10 @@ from pathlib import Path
 from autograder.engine import intake, report
 from autograder.engine.bundle import load_bundle_folder
 from autograder.engine.confine import Limits
-from autograder.engine.judge import Graded, grade_notebook
-from autograder.engine.sandbox import ForkServer, lease_slot
+from autograder.engine.judge import grade_notebook
+from autograder.engine.outcome import Graded
+from autograder.engine.launch import lease_slot
+from autograder.engine.sandbox import ForkServer
 
 # Gradescope's default limit is 10 minutes for everything; leave room to write the results.
 GRADESCOPE_LIMITS = Limits(submission_seconds=480, notebook_seconds=300, question_seconds=120)

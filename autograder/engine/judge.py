@@ -21,7 +21,6 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -30,37 +29,13 @@ from autograder.checks.compare import first_check_failure
 from autograder.engine.bundle import Bundle, Question
 from autograder.engine.cells import graded_code_cells
 from autograder.engine.confine import Limits
+from autograder.engine.outcome import CaseResult, Graded
 from autograder.engine.remote import RemoteNamespace, StudentException
 from autograder.engine.sandbox import ForkServer, Sandbox, SandboxGone
 from autograder.engine.torch_mode import reset_torch_state
 
 MAX_RESTARTS = 16
 TIME_LIMIT_MARKERS = ("no answer within", "ran out of time", "time limit")
-
-
-@dataclass
-class CaseResult:
-    question: str
-    name: str
-    hidden: bool
-    points: float
-    passed: bool
-    message: str = ""
-
-
-@dataclass
-class Graded:
-    """The outcome of one submission (what the reports are written from)."""
-
-    status: str = "graded"              # graded | failed | timed out
-    message: str = ""                    # why, when not simply graded
-    cases: list[CaseResult] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)       # shown to the student
-    staff_notes: list[str] = field(default_factory=list)  # shown to staff only
-    seconds: float = 0.0
-
-    def score(self, question: str) -> float:
-        return float(sum(c.points for c in self.cases if c.question == question and c.passed))
 
 
 class Session:

@@ -19,7 +19,7 @@ import json
 from pathlib import Path
 
 from autograder.engine.bundle import Bundle
-from autograder.engine.judge import Graded
+from autograder.engine.outcome import Graded
 
 
 def _number(x: float) -> float | int:

@@ -2,8 +2,9 @@
 
 ``grade_folder`` starts its judges from multiprocessing's fork server with this module preloaded:
 torch (one thread: forking after a thread pool started is unsafe, and two jobs on two cores want
-one each) with its lazily initialised parts run once, hypothesis, otter's test-file runner, the
-engine's trusted side and every grading check. Each judge is then a fork of that process: it
+one each), hypothesis, otter's test-file runner, the engine's trusted side and every grading
+check (what a check needs of torch's lazily imported parts, its module imports: no
+``torch.func`` warm-up here, which would cost every run a second of start-up). Each judge is then a fork of that process: it
 starts in milliseconds instead of importing all of it again. Nothing here reads a submission.
 """
 
@@ -24,8 +25,6 @@ import otter.test_files  # noqa: E402,F401
 
 import autograder.checks  # noqa: E402
 from autograder.engine import bundle, intake, judge, report  # noqa: E402,F401
-from autograder.engine.warm_up import warm_up_torch  # noqa: E402
 
-warm_up_torch()
 for _module in pkgutil.iter_modules(autograder.checks.__path__):
     importlib.import_module(f"autograder.checks.{_module.name}")

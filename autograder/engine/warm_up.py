@@ -2,8 +2,9 @@
 
 The first ``torch.func`` transform imports sympy and dynamo (~1.5 s) and the first ``jvp`` builds
 its decomposition tables (~0.4 s). The fork server runs this before it forks any sandbox where
-the bundle's given code uses ``torch.func`` (so no submission pays it again), and the judges'
-parent runs it once (``warm_judge``: the hidden checks use ``torch.func`` too). Nothing here depends on a submission or holds a secret.
+the bundle's given code uses ``torch.func`` (so no submission pays it again). The judges do not
+need it: no hidden check uses ``torch.func``. Nothing here depends on a submission or holds a
+secret.
 """
 
 from __future__ import annotations
