@@ -8,6 +8,7 @@ global random generators give it), and compares the logs and the outcome.
 from __future__ import annotations
 
 import random
+from contextlib import nullcontext
 
 import numpy as np
 import pytest
@@ -57,6 +58,21 @@ def test_a_passing_property_runs_on_the_same_inputs_in_the_same_order(profile):
     assert real_error is None and replay_error is None
     assert replayed == real
     assert len(real) == 2 + profile.max_examples
+
+
+@pytest.mark.parametrize("fails", [lambda call, kwargs: False, lambda call, kwargs: call == 4],
+                         ids=["passing", "failing"])
+def test_the_global_generators_are_left_as_they_were(fails):
+    """Hypothesis seeds the global generators for each example and restores them afterwards; so
+    does the replay, also when the property fails."""
+    random.seed(12345)
+    np.random.seed(54321)
+    before = random.getstate(), np.random.get_state()[1].copy()
+    replay.run(_property([], lambda call, kwargs: False))  # recorded here, replayed below
+    with pytest.raises(BaseException) if fails(4, None) else nullcontext():
+        replay.run(_property([], fails))
+    assert random.getstate() == before[0]
+    assert np.array_equal(np.random.get_state()[1], before[1])
 
 
 def test_the_first_failing_example_ends_the_property_and_is_run_again():
