@@ -3,9 +3,10 @@
 ``grade_folder`` starts its judges from multiprocessing's fork server with this module preloaded:
 torch (one thread: forking after a thread pool started is unsafe, and two jobs on two cores want
 one each), hypothesis, otter's test-file runner, the engine's trusted side and every grading
-check (what a check needs of torch's lazily imported parts, its module imports: no
-``torch.func`` warm-up here, which would cost every run a second of start-up). Each judge is then a fork of that process: it
-starts in milliseconds instead of importing all of it again. Nothing here reads a submission.
+check. A lazily imported part of torch that a check needs is imported by that check's module
+(pruning: ``torch._dynamo``); no ``torch.func`` warm-up here, no check uses it. Each judge is
+then a fork of that process: it starts in milliseconds instead of importing all of it again.
+Nothing here reads a submission.
 """
 
 from __future__ import annotations
