@@ -63,7 +63,7 @@ def _grade_one(identifier: str, path: str, submitters: tuple, out_dir: str):
 
     bundle = _worker["bundle"]
     submission = intake.Submission(identifier, Path(path), submitters)
-    loaded = intake.load(submission, preferred_name=_notebook_name(bundle))
+    loaded = intake.load(submission, preferred_name=bundle.notebook_name)
     if loaded.notebook is None:
         graded = Graded(status="failed", message=loaded.message)
     else:
@@ -71,16 +71,6 @@ def _grade_one(identifier: str, path: str, submitters: tuple, out_dir: str):
         graded.notes[:0] = loaded.notes
     report.write_submission(Path(out_dir), identifier, graded, bundle)
     return graded
-
-
-def _notebook_name(bundle) -> str:
-    import json
-
-    config = bundle.folder / "otter_config.json"
-    try:
-        return f"{json.loads(config.read_text()).get('assignment_name', '')}.ipynb"
-    except (OSError, ValueError):
-        return ""
 
 
 def resolve_zip(assignment: str) -> Path:

@@ -16,6 +16,7 @@ import ast
 import functools
 import importlib
 import inspect
+import json
 import os
 import shutil
 import tempfile
@@ -89,6 +90,18 @@ class Bundle:
                       REPO_ROOT / "tests", REPO_ROOT / "assignments", REPO_ROOT / "dist",
                       REPO_ROOT / "build"]
         return sorted({str(p.resolve()) for p in candidates if p.is_dir()})
+
+    @functools.cached_property
+    def notebook_name(self) -> str:
+        """The notebook's file name students submit (``<assignment_name>.ipynb`` of the bundle's
+        ``otter_config.json``; ``.ipynb`` when the config is missing or unreadable): the one
+        :func:`intake.load` prefers in a zip that holds several."""
+        try:
+            config = json.loads((self.folder / "otter_config.json").read_text())
+        except (OSError, ValueError):
+            config = {}
+        name = config.get("assignment_name", "") if isinstance(config, dict) else ""
+        return f"{name}.ipynb"
 
     @functools.cached_property
     def sandbox_preload(self) -> list[str]:

@@ -27,8 +27,8 @@ from autograder.engine import intake, report
 from autograder.engine.bundle import load_bundle_folder
 from autograder.engine.confine import Limits
 from autograder.engine.judge import grade_notebook
-from autograder.engine.outcome import Graded
 from autograder.engine.launch import lease_slot
+from autograder.engine.outcome import Graded
 from autograder.engine.sandbox import ForkServer
 
 # Gradescope's default limit is 10 minutes for everything; leave room to write the results.
@@ -64,10 +64,9 @@ def main(autograder_dir: str = "/autograder", limits: Limits = GRADESCOPE_LIMITS
     if root == Path("/autograder"):
         _open_python_path()
     bundle = load_bundle_folder(source)
-    config = json.loads((source / "otter_config.json").read_text()) if (source / "otter_config.json").is_file() else {}
     submissions = intake.collect(root / "submission")
     if len(submissions) == 1:
-        loaded = intake.load(submissions[0], f"{config.get('assignment_name', '')}.ipynb")
+        loaded = intake.load(submissions[0], bundle.notebook_name)
     else:
         loaded = intake.Loaded(None, f"expected one notebook or zip in the submission, found {len(submissions)}")
     if loaded.notebook is None:
