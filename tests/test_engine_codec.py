@@ -153,3 +153,27 @@ def test_functions_travel_as_code_with_their_closures_and_globals():
     rebuilt = Decoder(encoder.blobs, extension=lambda t, d, depth: decode_function(t, d, depth)).decode(tree)
     theta = torch.tensor([0.3, -0.7], dtype=torch.float64)
     assert rebuilt is not loss and torch.equal(rebuilt(theta), loss(theta))
+
+
+def test_a_function_closing_over_a_value_of_the_other_side_sends_its_reference():
+    """A check's function that calls the student's function (a proxy on the judge's side) sends a
+    reference to it, resolved where the function runs; with no reference it is not data."""
+    remote_double = object()  # stands for a proxy of the sandbox's function "double"
+
+    class ReferencingEncoder(Encoder):
+        def reference(self, value):
+            return {"t": "ext", "k": "fn", "name": "double"} if value is remote_double else None
+
+    def calls_it(x):
+        return remote_double(x) + 1
+
+    sandbox_functions = {"double": lambda x: 2 * x}
+
+    def sandbox_extension(tree, decoder, depth):
+        return sandbox_functions[tree["name"]] if tree["k"] == "fn" else decode_function(tree, decoder, depth)
+
+    encoder = ReferencingEncoder(lambda value, e: encode_function(value, e) if callable(value) else None)
+    tree = encoder.encode(calls_it)
+    assert Decoder(encoder.blobs, extension=sandbox_extension).decode(tree)(20) == 41
+    with pytest.raises(TypeError, match="closes over a value that is not data"):
+        Encoder(lambda value, e: encode_function(value, e) if callable(value) else None).encode(calls_it)

@@ -7,8 +7,9 @@ here: a pickled ``.OTTER_LOG`` that would run code when unpickled, invalid JSON,
 kernel, an unknown Python kernel name, a zip without a notebook. Then, for every batch:
 
 - every submission has a gradebook row and a results.json, and the batch ended in bounded time;
-- each question scores what its fixture says (the stub's zero on what an attack touches, full
-  marks on untouched correct answers, so one attack costs only what it attacks);
+- each question scores what its fixture says (the stub's zero on what an attack touches, or the
+  score of the honest mistake an attack tries to hide; full marks on untouched correct answers,
+  so one attack costs only what it attacks);
 - no output file contains hidden test text, grading-check code or reference code;
 - nothing is left running under a sandbox user, nothing outside the sandboxes changed, no
   network connection reached a listener on this machine;

@@ -296,16 +296,6 @@ def gradient(output: "torch.Tensor", inputs: "torch.Tensor", weights: "torch.Ten
     return _tensor_to_numpy(grad, question=question, case=case, what="a gradient with")
 
 
-def leaked_hooks_in_sandbox(fn: Any) -> int:
-    """Saved-tensors hooks the last call of ``fn`` left active in the grading engine's sandbox
-    (the sandbox removes and counts them after every call; 0 for a function in this process)."""
-    try:
-        from autograder.engine.remote import FunctionProxy
-    except ImportError:  # the engine is not part of an otter-run bundle's kernel
-        return 0
-    return fn.leaked_hooks if isinstance(fn, FunctionProxy) else 0
-
-
 def is_plain_function(fn: Any) -> bool:
     return type(fn) is types.FunctionType
 

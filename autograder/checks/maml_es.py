@@ -36,8 +36,12 @@ Oracles and what they catch:
   (none after the last), with our own random weights written into the layers.
 - ``saved_tensor_bytes``: closed-form byte counts of small functions whose saved tensors are
   known (float32 and float64), 0 without autograd, peak (not cumulative) bytes when a graph is
-  released by ``torch.autograd.grad`` in between, the same count on a second call, and no
-  saved-tensors hooks left active afterwards (leaked hooks are removed again by the check).
+  released by ``torch.autograd.grad`` in between, the same count on a second call, and a function
+  that first measures another one (that saves nothing) with ``saved_tensor_bytes`` and then saves
+  tensors: a call that leaves its hooks active takes over the outer call's counting, so the outer
+  count comes out short. That is judged from the returned count alone (whatever a call's process
+  reports about its own hook state, a submission can forge); leaked hooks are removed after every
+  call so the next one starts clean.
 - ``profile_meta_step``: a dict with a float "seconds" and an int "bytes"; MAML bytes linear in the
   inner steps 1 to 4 (R² > 0.99, slope > 0), ES bytes flat from 1 to 4 inner steps, both growing
   with the parameter count (wider and deeper MLPs); each setting is profiled once per check.
@@ -622,11 +626,13 @@ def check_saved_tensor_bytes(env: dict) -> None:
             try:
                 out = C.call(fn, target, question=q, case=case)
             finally:
-                leaked = _remove_leaked_hooks() + C.leaked_hooks_in_sandbox(fn)
-            if leaked:
-                C.fail(q, "left saved-tensors hooks active after returning (enter and exit "
-                          "torch.autograd.graph.saved_tensors_hooks with a with block)")
+                _remove_leaked_hooks()
             return C.to_int(out, question=q, case=case)
+
+        def report(got, expected, case, hint=""):
+            if got != expected:
+                shown = got if abs(got) < 10**12 else "a number of over 12 digits"  # no room for smuggled text
+                C.fail(q, f"returned {shown} {case}; expected {expected} bytes{hint}")
 
         @GRADING
         @given(n=st.integers(1, 6), dtype=st.sampled_from([torch.float32, torch.float64]),
@@ -642,14 +648,30 @@ def check_saved_tensor_bytes(env: dict) -> None:
             dtype_name = "float32" if dtype == torch.float32 else "float64"
             case = f"for {name} ({dtype_name}, length {n})"
             got = measure(target, case)
-            if got != expected:
-                shown = got if abs(got) < 10**12 else "a number of over 12 digits"  # no room for smuggled text
-                C.fail(q, f"returned {shown} {case}; expected {expected} bytes")
+            report(got, expected, case)
             again = measure(target, case)
             if again != got:
                 C.fail(q, f"a second call with the same function returned another count {case}")
 
-        C.run_properties(q, closed_form)
+        @FEW  # one behaviour (hooks exited or not) over both dtypes and a few lengths
+        @given(n=st.integers(1, 6), dtype=st.sampled_from([torch.float32, torch.float64]))
+        @example(n=3, dtype=torch.float64)
+        def measured_inside(n, dtype):
+            cases = _bytes_cases(n, dtype)
+            saves_nothing, _ = cases["a function of inputs that do not require grad"]
+            after, expected = cases["(a * b).sum()"]
+
+            def measures_first():  # runs inside the student's call: fn is the student's function
+                fn(saves_nothing)
+                return after()
+
+            dtype_name = "float32" if dtype == torch.float32 else "float64"
+            case = (f"for fn = saved_tensor_bytes(f) with f saving nothing, then (a * b).sum() "
+                    f"({dtype_name}, length {n})")
+            report(measure(measures_first, case), expected, case,
+                   hint="; are the inner call's hooks still active? (use a with block)")
+
+        C.run_properties(q, closed_form, measured_inside)
 
 
 def _profile(fn, q, method, num_steps, num_layers, hidden):

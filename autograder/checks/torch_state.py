@@ -34,13 +34,13 @@ _hooks_disabled = getattr(torch._C._autograd, "_saved_tensors_hooks_get_disabled
 _enable_hooks = getattr(torch._C._autograd, "_saved_tensors_hooks_enable", None)
 
 
-def remove_leaked_hooks() -> int:
+def remove_leaked_hooks() -> None:
     """Pop every active default saved-tensors hook pair (none is active while grading), and
-    re-enable saved-tensors hooks if student code disabled them; returns the pairs popped."""
+    re-enable saved-tensors hooks if student code disabled them. Hygiene only: whether a
+    submission leaked hooks is judged from what its functions return, never from this."""
     if _hooks_disabled is not None and _enable_hooks is not None and _hooks_disabled() is not None:
         _enable_hooks()
-    removed = 0
-    while _pop_hooks is not None and removed < 1000 and hooks_active():
+    for _ in range(1000):
+        if _pop_hooks is None or not hooks_active():
+            return
         _pop_hooks()
-        removed += 1
-    return removed

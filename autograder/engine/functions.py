@@ -55,7 +55,10 @@ def encode_function(fn: types.FunctionType, encoder: Encoder, depth: int = 0) ->
 
 def _encode_value(value: Any, encoder: Encoder, depth: int) -> Any:
     """A global or closure value: modules and torch/numpy classes by name, functions as code,
-    data by value; None for anything else."""
+    a function of the sandbox by its reference, data by value; None for anything else."""
+    reference = encoder.reference(value)
+    if reference is not None:
+        return reference
     if isinstance(value, types.ModuleType):
         return {"t": "ext", "k": "modref", "name": value.__name__}
     if type(value) is types.FunctionType:

@@ -139,7 +139,6 @@ class FunctionProxy:
     def __init__(self, namespace: RemoteNamespace, target: dict, name: str):
         self._namespace = namespace
         self._target = target
-        self.leaked_hooks = 0  # saved-tensors hooks the last call left active (removed since)
         self.__name__ = self.__qualname__ = name
 
     def __repr__(self) -> str:
@@ -154,8 +153,6 @@ class FunctionProxy:
             dict(self._target, op="call", args=args_tree, kwargs=kwargs_tree, state=torch_state()),
             encoder.blobs, timeout=namespace.call_seconds)
         set_torch_state(reply.get("state"))
-        leaked = reply.get("leaked_hooks")
-        self.leaked_hooks = leaked if type(leaked) is int and 0 <= leaked <= 1000 else 0
         if reply.get("error") == "unencodable":
             raise student_exception("ReturnedNonData")()
         grad_inputs = [m for m in encoder.mutables if isinstance(m, torch.Tensor) and m.requires_grad]
@@ -202,9 +199,11 @@ def _write_back(locals_: list, trees: Any, decoder: Decoder) -> None:
 
 
 class JudgeEncoder(Encoder):
-    """Arguments for a call: data, allow-listed modules, and the sandbox's own functions."""
+    """Arguments for a call: data, allow-listed modules, functions sent as code, and the sandbox's
+    own functions (by reference)."""
 
     def __init__(self, namespace: RemoteNamespace):
+        self.namespace = namespace
         classes = namespace.model_classes
 
         def extension(value, encoder):
@@ -213,13 +212,22 @@ class JudgeEncoder(Encoder):
                 if tree is not None:
                     encoder.mutables.append(value)
                 return tree
-            if isinstance(value, FunctionProxy) and value._namespace is namespace and "handle" in value._target:
-                return {"t": "ext", "k": "fn", "h": value._target["handle"]}
             if type(value) is types.FunctionType:
                 return encode_function(value, encoder)
-            return None
+            return encoder.reference(value)
 
         super().__init__(extension, strict=True)
+
+    def reference(self, value: Any) -> dict | None:
+        """A student function of this sandbox: by its handle, or (a graded function) by its name."""
+        if not isinstance(value, FunctionProxy) or value._namespace is not self.namespace:
+            return None
+        target = value._target
+        if "handle" in target:
+            return {"t": "ext", "k": "fn", "h": target["handle"]}
+        if "name" in target:
+            return {"t": "ext", "k": "fn", "name": target["name"]}
+        return None
 
 
 class JudgeDecoder(Decoder):
