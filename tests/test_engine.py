@@ -7,6 +7,8 @@
   ``tests/test_fixtures.py`` (solution, stub, the first fixture of each kind of outcome) and
   every question gets exactly the expected points: on that sample engine and otter agree.
   (``benchmarks/engine_vs_otter.py`` compares them on every honest fixture.)
+- A question is graded as of its last ``grader.check`` (a later redefinition does not count),
+  by the engine and by ``otter run`` alike.
 - Grading a batch again gives a byte-identical gradebook.
 """
 
@@ -147,6 +149,52 @@ def test_engine_grades_the_sample_like_otter(manifest, tmp_path):
     got = {name: {q: graded.score(q) for q in expected[name]} for name, _, graded in rows}
     assert got == expected
     assert all(graded.status == "graded" for _, _, graded in rows)
+
+
+def test_a_question_is_graded_as_of_its_last_check_like_otter(tmp_path):
+    """otter grades a question when its ``grader.check`` runs (``check_all()`` does nothing in
+    its grading mode), and an unchecked one at the end; a later cell that redefines an answer, or
+    a name the answer looks up, does not change a score. The engine grades the same notebooks
+    alike: the expected scores follow from that rule, and ``otter run`` must give them too."""
+    import inspect
+
+    from solutions import metalearning as reference
+    from tests.test_fixtures import _grade
+
+    manifest = next(m for m in MANIFESTS if m.name == "metalearning")
+    bundle = _bundle(manifest)
+    points = question_points(bundle)
+    first, second = "min_norm_solution", "weighted_min_norm"
+    fixed = "import numpy as np\n" + inspect.getsource(reference.min_norm_solution) \
+        + inspect.getsource(reference.weighted_min_norm)
+    solution = nbformat.read(DIST / manifest.name / "solution.ipynb", as_version=4)
+    stub = _student_notebook(manifest, tmp_path)
+
+    def appended(notebook, *sources):
+        notebook = nbformat.from_dict(notebook)  # a copy
+        notebook.cells.extend(nbformat.v4.new_code_cell(source) for source in sources)
+        return notebook
+
+    def scores(full: set[str]) -> dict[str, float]:
+        return {q: p.total if q in full else 0.0 for q, p in points.items()}
+
+    cases = {  # name: (notebook, expected scores)
+        "broken_after_checks": (appended(solution, f"def {first}(*args, **kwargs):\n    return None\nnp = None"),
+                                scores(set(points))),
+        "fixed_and_rechecked": (appended(stub, fixed, f"grader.check({second!r})"), scores({second})),
+        "fixed_then_check_all": (appended(stub, fixed, "grader.check_all()"), scores(set())),
+    }
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    for name, (notebook, _) in cases.items():
+        nbformat.write(notebook, folder / f"{name}.ipynb")
+    rows = grade_folder(bundle, folder, tmp_path / "graded", jobs=2)
+    engine = {name: {q: graded.score(q) for q in points} for name, _, graded in rows}
+    otter = {name: _grade(bundle, notebook, tmp_path / "otter" / name, manifest.master.name)
+             for name, (notebook, _) in cases.items()}
+    expected = {name: scores for name, (_, scores) in cases.items()}
+    assert otter == expected
+    assert engine == expected
 
 
 def test_grading_twice_gives_the_same_gradebook(tmp_path):

@@ -1,7 +1,8 @@
 """TRUSTED SIDE. Grade one submission: run its notebook in a sandbox, run the tests here.
 
 The notebook's code cells run in a sandbox (:mod:`sandbox`); every test case of the bundle runs in
-this process against a :class:`remote.RemoteNamespace` of that sandbox. All public test cases
+this process against a :class:`remote.RemoteNamespace` of that sandbox, which shows the notebook
+as of the question's last ``grader.check`` (as otter grades it). All public test cases
 run first, then all hidden ones: the hidden checks' isolation sends reference code of the
 questions a question depends on into the sandbox, and by then no test whose message echoes
 student data is left; hidden checks run in dependency order (``Bundle.hidden_order``), so the
@@ -145,10 +146,10 @@ def _run_case(session: Session, question: Question, case, deadline: float) -> Ca
     except SandboxGone as gone:
         result.message = f"{question.name}: not graded: {gone.reason}"
         return result
-    namespace = RemoteNamespace(sandbox, session.bundle.model_classes, session.bundle.given_modules)
+    namespace = RemoteNamespace(sandbox, session.bundle.model_classes, session.bundle.given_modules, question.name)
     sandbox.deadline = deadline
     try:
-        namespace.adopt_mode()
+        namespace.begin_test()
         case.body.call_func(namespace)
         result.passed = True
     except KeyboardInterrupt:

@@ -62,10 +62,12 @@ def student_exception(name: str) -> type:
 class RemoteNamespace:
     """``env`` for tests under the engine: read-only access to the sandbox's notebook globals."""
 
-    def __init__(self, sandbox: Sandbox, model_classes: dict[str, type], given_modules=()):
+    def __init__(self, sandbox: Sandbox, model_classes: dict[str, type], given_modules=(),
+                 question: str | None = None):
         self.sandbox = sandbox
         self.model_classes = model_classes
         self.given_modules = tuple(given_modules)
+        self.question = question  # a test of it sees the notebook as of its last grader.check
 
     def given_class(self, module: Any, name: Any) -> Any:
         """A class of the given code (``Codebook`` of ``quantization_experiments``), from the
@@ -123,9 +125,12 @@ class RemoteNamespace:
             if not self.sandbox.dead:
                 self.sandbox.request({"op": "restore"}, timeout=self.call_seconds)
 
-    def adopt_mode(self) -> None:
-        """Run what follows in the notebook's default dtype and grad mode."""
-        reply, _ = self.sandbox.request({"op": "state"}, timeout=self.call_seconds)
+    def begin_test(self) -> None:
+        """Start a test: the sandbox resolves names in the notebook as of the question's last
+        ``grader.check`` (as otter grades), and what follows runs in that moment's default dtype
+        and grad mode."""
+        header = {"op": "state"} if self.question is None else {"op": "state", "question": self.question}
+        reply, _ = self.sandbox.request(header, timeout=self.call_seconds)
         set_torch_state(reply.get("state"))
 
     def release(self) -> None:

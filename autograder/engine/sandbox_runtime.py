@@ -14,8 +14,10 @@ module only executes what the judge asks for and reports plain data back (:mod:`
 ``vjp``      back-propagate a returned tensor: the gradient of ⟨grad_output, result⟩ with respect
              to the call's arguments that required grad (lets the judge differentiate through a
              student's function without the graph leaving this process)
-``state``    the notebook's default dtype and grad mode (the judge runs tests in the same mode;
-             every ``call`` carries the judge's mode in and the sandbox's mode back out)
+``state``    start a test of a question: names resolve, from now on, in the notebook as of that
+             question's last ``grader.check`` (:mod:`notebook_shell`) → the default dtype and
+             grad mode of that moment (the judge runs the test in the same mode; every ``call``
+             carries the judge's mode in and the sandbox's mode back out)
 ``isolate``  bind reference implementations of *other* graded functions in a function's globals
              while the judge grades it in isolation (hidden checks only; see :mod:`judge`)
 ``restore``  undo ``isolate``;  ``release``  forget handles;  ``bye``  exit
@@ -50,7 +52,7 @@ class Runtime:
     def __init__(self, sock: socket.socket, given_modules: list[str], model_classes: dict[str, str]):
         self.sock = sock
         self.runner = CellRunner()
-        self.ns = self.runner.namespace
+        self.ns = self.runner.namespace  # where names resolve: the notebook, or a checkpoint of it
         self.given_modules = given_modules
         self.model_class_paths = model_classes
         self._model_classes: dict[str, type] | None = None
@@ -166,7 +168,9 @@ class Runtime:
         return reply, encoder.blobs
 
     def op_state(self, header, blobs):
-        return {"state": torch_state()}, []
+        question = header.get("question")
+        self.ns, state = self.runner.as_checked(question) if type(question) is str else (self.runner.namespace, None)
+        return {"state": state or torch_state()}, []
 
     def op_vjp(self, header, blobs):
         output, inputs = self.vjps[header["handle"]]
