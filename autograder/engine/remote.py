@@ -129,8 +129,7 @@ class RemoteNamespace:
         """Start a test: the sandbox resolves names in the notebook as of the question's last
         ``grader.check`` (as otter grades), and what follows runs in that moment's default dtype
         and grad mode."""
-        header = {"op": "state"} if self.question is None else {"op": "state", "question": self.question}
-        reply, _ = self.sandbox.request(header, timeout=self.call_seconds)
+        reply, _ = self.sandbox.request({"op": "state", "question": self.question}, timeout=self.call_seconds)
         set_torch_state(reply.get("state"))
 
     def release(self) -> None:
