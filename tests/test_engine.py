@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import subprocess
 import sys
@@ -32,7 +33,8 @@ from autograder.engine.sandbox import ForkServer
 from autograder.fixtures import materialize
 from autograder.grade import grade_folder
 from autograder.scores import question_points
-from tests.test_fixtures import DIST, MANIFESTS, _bundle, _expected, _sample, _student_notebook
+from solutions import metalearning
+from tests.test_fixtures import DIST, MANIFESTS, _bundle, _expected, _grade, _sample, _student_notebook
 
 pytestmark = pytest.mark.e2e
 
@@ -156,17 +158,12 @@ def test_a_question_is_graded_as_of_its_last_check_like_otter(tmp_path):
     its grading mode), and an unchecked one at the end; a later cell that redefines an answer, or
     a name the answer looks up, does not change a score. The engine grades the same notebooks
     alike: the expected scores follow from that rule, and ``otter run`` must give them too."""
-    import inspect
-
-    from solutions import metalearning as reference
-    from tests.test_fixtures import _grade
-
     manifest = next(m for m in MANIFESTS if m.name == "metalearning")
     bundle = _bundle(manifest)
     points = question_points(bundle)
     first, second = "min_norm_solution", "weighted_min_norm"
-    fixed = "import numpy as np\n" + inspect.getsource(reference.min_norm_solution) \
-        + inspect.getsource(reference.weighted_min_norm)
+    fixed = "import numpy as np\n" + inspect.getsource(metalearning.min_norm_solution) \
+        + inspect.getsource(metalearning.weighted_min_norm)
     solution = nbformat.read(DIST / manifest.name / "solution.ipynb", as_version=4)
     stub = _student_notebook(manifest, tmp_path)
 
