@@ -189,6 +189,18 @@ def _student_notebook(bundle: Bundle, workdir: Path) -> Path:
     return notebooks[0]
 
 
+def _engine_refusals(autograder_zip: Path) -> list[str]:
+    """Why the grading engine (what Gradescope runs) would refuse the bundle; empty when it
+    loads it and grades it itself."""
+    from autograder.engine.bundle import BundleRefused, load_bundle
+
+    try:
+        load_bundle(autograder_zip).close()
+    except BundleRefused as refused:
+        return [f"the grading engine refuses the bundle: {refused}"]
+    return []
+
+
 def validate(bundle: Bundle, manifest: Manifest, workdir: Path, repo_root: Path = REPO_ROOT) -> list[str]:
     """Every reason the bundle must not ship; empty when it is sound."""
     problems = []
@@ -197,6 +209,7 @@ def validate(bundle: Bundle, manifest: Manifest, workdir: Path, repo_root: Path 
         if name.split("/")[0] in {"solutions", "autograder", "tests"}:
             problems.append(f"student zip contains grading file {name}")
     problems += [f"leak: {m}" for m in find_leaks(student_texts, _secrets(bundle.autograder_zip, repo_root))]
+    problems += _engine_refusals(bundle.autograder_zip)
 
     stub = _student_notebook(bundle, workdir)
     with ThreadPoolExecutor(max_workers=2) as pool:

@@ -114,9 +114,9 @@ def grade_folder(zip_path: Path, submissions_dir: Path, out_dir: Path, jobs: int
                     graded = Graded(status="failed", message=f"the grader failed on this submission ({type(exc).__name__})")
                     report.write_submission(out_dir, submission.identifier, graded, bundle)
                 rows.append((submission.identifier, submission.submitters, graded))
-                total = sum(graded.score(q.name) for q in bundle.questions)
+                total = bundle.total_score({q.name: graded.score(q.name) for q in bundle.questions})
                 print(f"[{done}/{len(submissions)}] {submission.identifier}: {graded.status}, "
-                      f"{total:g}/{sum(q.max_score for q in bundle.questions):g} ({graded.seconds:.1f} s)",
+                      f"{total:g}/{bundle.total_possible:g} ({graded.seconds:.1f} s)",
                       file=progress, flush=True)
         (out_dir / "gradebook.csv").write_text(report.gradebook_csv(rows, bundle))
     finally:
@@ -138,7 +138,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     zip_path = resolve_zip(args.assignment)
     out = args.out or Path("graded") / Path(args.assignment).stem
-    grade_folder(zip_path, args.submissions, out, args.jobs)
+    from autograder.engine.bundle import BundleRefused
+
+    try:
+        grade_folder(zip_path, args.submissions, out, args.jobs)
+    except BundleRefused as refused:
+        raise SystemExit(f"refused: {zip_path.name}: {refused}") from None
 
 
 if __name__ == "__main__":

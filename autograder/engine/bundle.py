@@ -2,7 +2,11 @@
 
 A zip is extracted into a private folder (mode 0700; it is also hidden from sandboxes); on
 Gradescope the bundle is already extracted in ``/autograder/source``. Its ``tests/*.py`` are
-parsed with otter's own ``ExceptionTestFile`` (so points and case order are exactly otter's).
+parsed with otter's own loader (``create_test_file``: OK-format or exception-format, so points,
+all-or-nothing and case order are exactly otter's); a test file otter cannot read makes the
+bundle refused (:class:`BundleRefused`), with one message naming the file. ``otter_config.json``
+is read too: :mod:`otter_features` decides from both whether the engine grades the bundle itself
+or hands it to otter's own grading.
 Its ``files/`` hold what students get next to their notebook (given code, data) and the grading
 packages (``solutions/``, ``autograder/``): only the former, :data:`GRADING_DIRS` left out, is
 copied next to a sandboxed notebook. Shipped ``.py`` files are the given modules; the
@@ -21,7 +25,7 @@ import os
 import shutil
 import tempfile
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +34,14 @@ from autograder.engine.launch import REPO_ROOT
 GRADING_DIRS = ("solutions", "autograder", "tests")
 
 
+class BundleRefused(ValueError):
+    """The bundle cannot be graded faithfully; the message names the file and the feature."""
+
+
 @dataclass
 class Question:
     name: str
-    test_file: Any  # otter's ExceptionTestFile
+    test_file: Any  # otter's OKTestFile or ExceptionTestFile
 
     @property
     def cases(self) -> list:
@@ -43,6 +51,15 @@ class Question:
     def max_score(self) -> float:
         return float(sum(case.points for case in self.cases))
 
+    @property
+    def all_or_nothing(self) -> bool:
+        return bool(self.test_file.all_or_nothing)
+
+    @property
+    def path(self) -> str:
+        return f"tests/{Path(self.test_file.path).name}"
+
+
 
 @dataclass
 class Bundle:
@@ -51,6 +68,40 @@ class Bundle:
     files: Path
     given_modules: list[str]
     owned: bool = True  # the folder is ours to delete (an extracted zip)
+    config: dict = field(default_factory=dict)  # otter_config.json
+
+    @property
+    def holds_secrets(self) -> bool:
+        """Whether the bundle ships grading code students must never see (our own bundles ship
+        the hidden checks and reference solutions): such a bundle is only ever graded by the
+        engine, never handed to otter's grading, which runs every test in the student's process."""
+        return holds_secrets(self.folder)
+
+    @functools.cached_property
+    def plan(self) -> "GradingPlan":
+        from autograder.engine.otter_features import grading_plan
+
+        return grading_plan(self)
+
+    def question(self, name: str) -> Question:
+        return next(q for q in self.questions if q.name == name)
+
+    def total_score(self, scores: dict[str, float]) -> float:
+        """The submission's total from its question scores, as otter reports it: the sum, or
+        rescaled to ``points_possible``, or all/nothing by ``score_threshold``
+        (``GradingResults.to_gradescope_dict``)."""
+        total = sum(scores.values())
+        return total_from_config(total, self.possible, self.config)
+
+    @property
+    def possible(self) -> float:
+        """Every question's points together."""
+        return float(sum(q.max_score for q in self.questions))
+
+    @property
+    def total_possible(self) -> float:
+        """What a submission's total is out of: ``points_possible`` when the config sets it."""
+        return float(self.config.get("points_possible") or self.possible)
 
     def copy_support(self, target: Path) -> None:
         """Put what a student has next to the notebook (no grading package) into ``target``."""
@@ -96,12 +147,7 @@ class Bundle:
         """The notebook's file name students submit (``<assignment_name>.ipynb`` of the bundle's
         ``otter_config.json``; ``.ipynb`` when the config is missing or unreadable): the one
         :func:`intake.load` prefers in a zip that holds several."""
-        try:
-            config = json.loads((self.folder / "otter_config.json").read_text())
-        except (OSError, ValueError):
-            config = {}
-        name = config.get("assignment_name", "") if isinstance(config, dict) else ""
-        return f"{name}.ipynb"
+        return f"{self.config.get('assignment_name') or ''}.ipynb"
 
     @functools.cached_property
     def sandbox_preload(self) -> list[str]:
@@ -131,6 +177,20 @@ class Bundle:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
+def total_from_config(total: float, possible: float, config: dict) -> float:
+    """otter's total: ``points_possible`` rescales it, ``score_threshold`` makes it all or nothing
+    (``points_possible``, else every point, when the fraction reaches the threshold)."""
+    scaled = config.get("points_possible")
+    threshold = config.get("score_threshold")
+    fraction = total / possible if possible else None
+    if threshold is not None:
+        reached = (fraction if fraction is not None else 0) >= threshold
+        return float(scaled or possible) if reached else 0.0
+    if scaled is not None:
+        return float(fraction * scaled) if fraction is not None else 0.0
+    return float(total)
+
+
 def _reference_modules(files: Path) -> dict[str, Any]:
     """Question name → the trusted reference module (``solutions.<topic>`` of this checkout,
     shipped in the bundle) whose ``__all__`` names it."""
@@ -146,14 +206,26 @@ def _given_modules(files: Path) -> list[str]:
     return sorted(p.stem for p in files.glob("*.py"))
 
 
+def holds_secrets(folder: Path) -> bool:
+    """Whether an extracted bundle ships grading packages (see :attr:`Bundle.holds_secrets`)."""
+    files = Path(folder) / "files"
+    return (files / "autograder").is_dir() or (files / "solutions").is_dir()
+
+
+# What otter's grading imports in a sandbox (:mod:`otter_runtime`), preloaded for bundles that
+# may be handed to it (those without secrets).
+OTTER_RUNTIME_MODULES = ["otter.run.run_autograder", "otter.execute", "nbconvert.preprocessors", "dill"]
+
+
 def sandbox_preload(folder: Path) -> list[str]:
     """The modules an extracted bundle's given modules import (other than each other), which
-    the notebook will import through them: the fork server imports these once for every sandbox
-    (a name that is not a module is skipped there). Read from the syntax tree only, so a run can
-    start its fork server before it imports otter or torch."""
+    the notebook will import through them, and otter's grading where the bundle may be handed
+    to it: the fork server imports these once for every sandbox (a name that is not a module
+    is skipped there). Read from the syntax tree only, so a run can start its fork server before
+    it imports otter or torch."""
     files = Path(folder) / "files"
     given = _given_modules(files)
-    found: set[str] = set()
+    found: set[str] = set() if holds_secrets(folder) else set(OTTER_RUNTIME_MODULES)
     for stem in given:
         tree = ast.parse((files / f"{stem}.py").read_text())
         for node in ast.walk(tree):
@@ -179,13 +251,35 @@ def load_bundle(zip_path: Path) -> Bundle:
     return load_bundle_folder(extract_bundle(zip_path), owned=True)
 
 
-def load_bundle_folder(folder: Path, owned: bool = False) -> Bundle:
-    """Read an extracted bundle (``tests/``, ``files/``)."""
-    from otter.test_files import ExceptionTestFile
+def read_config(folder: Path) -> dict:
+    """``otter_config.json`` of an extracted bundle ({} when missing or unreadable)."""
+    try:
+        config = json.loads((Path(folder) / "otter_config.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return config if isinstance(config, dict) else {}
 
+
+def _read_question(path: Path) -> Question:
+    """One test file, read by otter's own loader; anything it cannot read refuses the bundle."""
+    from otter.nbmeta_config import NBMetadataConfig
+    from otter.test_files import create_test_file
+
+    try:
+        test_file = create_test_file(str(path), NBMetadataConfig({}))
+    except Exception as exc:  # noqa: BLE001 - whatever otter raises, the bundle is refused
+        raise BundleRefused(f"tests/{path.name}: otter cannot read this test file "
+                            f"({type(exc).__name__}: {str(exc)[:200]})") from None
+    return Question(str(test_file.name), test_file)
+
+
+def load_bundle_folder(folder: Path, owned: bool = False) -> Bundle:
+    """Read an extracted bundle (``tests/``, ``files/``, ``otter_config.json``)."""
     folder = Path(folder).resolve()
-    questions = [Question(path.stem, ExceptionTestFile.from_file(str(path)))
-                 for path in sorted((folder / "tests").glob("*.py"))]
+    questions = [_read_question(path) for path in sorted((folder / "tests").glob("*.py"))]
     files = folder / "files"
     files.mkdir(exist_ok=True)
-    return Bundle(folder, questions, files, _given_modules(files), owned)
+    bundle = Bundle(folder, questions, files, _given_modules(files), owned, read_config(folder))
+    if bundle.plan.refusal:
+        raise BundleRefused(bundle.plan.refusal)
+    return bundle

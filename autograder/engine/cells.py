@@ -27,3 +27,18 @@ def graded_code_cells(notebook: dict) -> list[str]:
     """The sources of the code cells grading executes, in notebook order."""
     return [cell_source(cell) for cell in notebook.get("cells", [])
             if cell.get("cell_type") == "code" and not skipped_when_grading(cell)]
+
+
+def seeded(sources: list[str], config: dict) -> list[str]:
+    """The cells as otter's grading runs them under the bundle's ``seed`` (its
+    ``GradingPreprocessor.add_seeds``): every code cell not starting with ``%%`` first sets
+    ``seed_variable`` to the seed, or, without one, seeds numpy's and Python's global generators."""
+    seed = config.get("seed")
+    if seed is None:
+        return list(sources)
+    variable = config.get("seed_variable")
+    if variable is not None:
+        prefix = f"{variable} = {int(seed)}\n"
+    else:
+        prefix = f"__import__('numpy').random.seed({int(seed)})\n__import__('random').seed({int(seed)})\n"
+    return [source if source.startswith("%%") else prefix + source for source in sources]

@@ -3,8 +3,8 @@
 Runs in the child as root (when the grader is root), in this order:
 
 1. a new session (``setsid``): the child and whatever it starts form one group;
-2. new mount and network namespaces (``unshare``): only a down loopback interface, so no
-   network; a Python installation under a closed folder (``/root/.pyenv``) is made reachable
+2. new mount and network namespaces (``unshare``): only the namespace's own loopback
+   interface (down, or up where otter's grading runs a Jupyter kernel), so no network; a Python installation under a closed folder (``/root/.pyenv``) is made reachable
    without opening the rest of that folder; the grading secrets (``Confinement.hidden``: tests, checks, reference solutions,
    the extracted bundle) are covered by empty read-only tmpfs mounts, and ``/tmp``,
    ``/var/tmp``, ``/dev/shm`` by small private tmpfs mounts (nothing persists, nothing is shared
@@ -29,9 +29,12 @@ in the report, which the judge prints with the results: grading degrades, it doe
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import os
 import resource
+import socket
 import stat
+import struct
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -42,6 +45,7 @@ CLONE_NEWNET = 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 4096, 16384, 1 << 18
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_PDEATHSIG = 1
+SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
 SAFE_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "MPLBACKEND", "OMP_NUM_THREADS", "PYTHONHASHSEED")
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 CGROUP_NAME = "autograder-sandbox"
@@ -79,6 +83,7 @@ class Confinement:
     staging: str                    # support files to copy into the scratch folder
     hidden: list[str] = field(default_factory=list)
     limits: Limits = field(default_factory=Limits)
+    loopback: bool = False          # bring the namespace's loopback up (a Jupyter kernel's sockets)
 
     @property
     def uid(self) -> int:
@@ -157,6 +162,15 @@ def _reopen_interpreter() -> None:
             _cover_keeping(closed, [keep], "size=4k,mode=0755")
 
 
+def _loopback_up() -> None:
+    """Set the (new network namespace's own) loopback interface up: processes of the sandbox can
+    then talk to each other over 127.0.0.1, and still to nothing outside it."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        request = struct.pack("16sh", b"lo", 0)
+        flags = struct.unpack("16sh", fcntl.ioctl(sock, SIOCGIFFLAGS, request))[1]
+        fcntl.ioctl(sock, SIOCSIFFLAGS, struct.pack("16sh", b"lo", flags | IFF_UP))
+
+
 def slot_cgroups(slot: int) -> dict[str, Path]:
     """The slot's cgroup folder under each cgroup-v1 controller the sandbox is confined by."""
     return {controller: CGROUP_ROOT / controller / CGROUP_NAME / f"slot-{slot}" for controller in ("cpu", "memory")}
@@ -192,6 +206,8 @@ def confine(conf: Confinement, keep_fd: int) -> tuple[Path, list[str]]:
         try:
             _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWNET), "unshare")
             namespaces = True
+            if conf.loopback:
+                _loopback_up()
         except OSError:
             degraded.append("no mount/network namespaces (network open, secrets hidden by permissions only)")
     else:

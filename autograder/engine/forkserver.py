@@ -13,7 +13,8 @@ connection the server sends ``{"ready": true}``:
 
 ``spawn``  with a socket descriptor attached (SCM_RIGHTS): fork a child that confines itself
            (:func:`confine.confine`), greets the judge on that socket with the list of degraded
-           steps, and serves it (:mod:`sandbox_runtime`) → ``{"pid": ...}``
+           steps, and serves it (:mod:`sandbox_runtime`; with ``"runtime": "otter"``,
+           :mod:`otter_runtime`, which runs otter's own grading) → ``{"pid": ...}``
 ``kill``   kill every process of the slot's sandbox user (repeatedly, until none is left; without
            a user switch, the child's session), reap the child → ``{"status": ...}``
 ``bye``    close this connection (a connection that closes also kills the sandboxes it spawned)
@@ -137,8 +138,7 @@ def _reap(pid: int, timeout: float = 5.0) -> str:
     return "not reaped"
 
 
-def _child(conf: confinement.Confinement, fd: int, given_modules, model_classes,
-           server_sockets: list[socket.socket]) -> None:
+def _child(conf: confinement.Confinement, fd: int, header: dict, server_sockets: list[socket.socket]) -> None:
     try:
         for sock in server_sockets:  # nothing of the server's reaches the sandbox
             sock.close()
@@ -147,7 +147,12 @@ def _child(conf: confinement.Confinement, fd: int, given_modules, model_classes,
         sock = socket.socket(fileno=fd)
         wire.send(sock, {"hello": True, "degraded": degraded, "uid": os.geteuid()})
         sock.detach()
-        sandbox_runtime.main(fd, given_modules, model_classes)
+        if header.get("runtime") == "otter":
+            from autograder.engine import otter_runtime
+
+            otter_runtime.main(fd, scratch)
+        else:
+            sandbox_runtime.main(fd, header["given_modules"], header["model_classes"])
     finally:
         os._exit(1)
 
@@ -171,10 +176,11 @@ class Server:
 
     def spawn(self, control: socket.socket, header: dict, fd: int) -> dict:
         limits = confinement.Limits(**header["limits"])
-        conf = confinement.Confinement(header["slot"], header["staging"], header["hidden"], limits)
+        conf = confinement.Confinement(header["slot"], header["staging"], header["hidden"], limits,
+                                       loopback=header.get("runtime") == "otter")
         pid = os.fork()
         if pid == 0:
-            _child(conf, fd, header["given_modules"], header["model_classes"], [self.listener, *self.connections])
+            _child(conf, fd, header, [self.listener, *self.connections])
         os.close(fd)
         self.children[conf.slot] = (pid, control)
         return {"pid": pid}

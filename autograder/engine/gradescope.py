@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 from autograder.engine import intake, report
-from autograder.engine.bundle import load_bundle_folder
+from autograder.engine.bundle import BundleRefused, load_bundle_folder
 from autograder.engine.confine import Limits
 from autograder.engine.judge import grade_notebook
 from autograder.engine.launch import lease_slot
@@ -63,7 +63,10 @@ def main(autograder_dir: str = "/autograder", limits: Limits = GRADESCOPE_LIMITS
         _make_private(private)
     if root == Path("/autograder"):
         _open_python_path()
-    bundle = load_bundle_folder(source)
+    try:
+        bundle = load_bundle_folder(source)
+    except BundleRefused as refused:
+        return _write(results, report.refusal_json(str(refused)))
     submissions = intake.collect(root / "submission")
     if len(submissions) == 1:
         loaded = intake.load(submissions[0], bundle.notebook_name)
@@ -76,11 +79,15 @@ def main(autograder_dir: str = "/autograder", limits: Limits = GRADESCOPE_LIMITS
         with ForkServer(bundle.sandbox_preload) as server:
             graded = grade_notebook(server, bundle, loaded.notebook, slot, limits)
         graded.notes[:0] = loaded.notes
-    payload = report.results_json(graded, bundle)
-    (results / "results.json").write_text(json.dumps(payload, indent=2) + "\n")
-    print(payload["output"])
+    payload = _write(results, report.results_json(graded, bundle))
     for note in graded.staff_notes:
         print(f"[grading engine] {note}")
+    return payload
+
+
+def _write(results: Path, payload: dict) -> dict:
+    (results / "results.json").write_text(json.dumps(payload, indent=2) + "\n")
+    print(payload["output"])
     return payload
 
 

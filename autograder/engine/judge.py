@@ -19,24 +19,26 @@ raise out of :func:`grade_notebook`.
 
 from __future__ import annotations
 
+import random
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
 import nbformat
+import numpy as np
 
 from autograder.checks.compare import first_check_failure
 from autograder.engine.bundle import Bundle, Question
-from autograder.engine.cells import graded_code_cells
+from autograder.engine.cells import graded_code_cells, seeded
 from autograder.engine.confine import Limits
-from autograder.engine.outcome import CaseResult, Graded
+from autograder.engine.otter_delegate import grade_with_otter
+from autograder.engine.outcome import CaseResult, Graded, author_message
 from autograder.engine.remote import RemoteNamespace, StudentException
-from autograder.engine.sandbox import ForkServer, Sandbox, SandboxGone
+from autograder.engine.sandbox import TIME, ForkServer, Sandbox, SandboxGone
 from autograder.engine.torch_mode import reset_torch_state
 
 MAX_RESTARTS = 16
-TIME_LIMIT_MARKERS = ("no answer within", "ran out of time", "time limit")
 
 
 class Session:
@@ -52,6 +54,13 @@ class Session:
         self.sandbox: Sandbox | None = None
         self.staging: Path | None = None
         self.cell_errors: dict[int, str] = {}
+        self.timed_out = False  # a time limit ended a sandbox (the submission's status says so)
+        self.unfaithful: list[str] = []  # what a test received that the engine could not carry
+
+    def stopped(self, gone: SandboxGone) -> SandboxGone:
+        """Take note of why a sandbox is gone; return it (to be raised or reported)."""
+        self.timed_out = self.timed_out or gone.cause == TIME
+        return gone
 
     def start(self) -> Sandbox:
         """A live sandbox that has executed the notebook (re-run after a crash)."""
@@ -65,11 +74,11 @@ class Session:
                 left = deadline - time.monotonic()
                 try:
                     if left <= 0:
-                        raise SandboxGone("the notebook ran out of time")
+                        raise SandboxGone("the notebook ran out of time", TIME)
                     reply, _ = self.sandbox.request({"op": "cell", "source": source, "index": index},
                                                     timeout=min(self.limits.cell_seconds, left))
                 except SandboxGone as gone:
-                    failed_at = (index, gone.reason)
+                    failed_at = (index, self.stopped(gone).reason)
                     break
                 error = reply.get("error")
                 if error:
@@ -144,38 +153,69 @@ def _run_case(session: Session, question: Question, case, deadline: float) -> Ca
     try:
         sandbox = session.live()
     except SandboxGone as gone:
-        result.message = f"{question.name}: not graded: {gone.reason}"
+        result.message = f"{question.name}: not graded: {session.stopped(gone).reason}"
         return result
     namespace = RemoteNamespace(sandbox, session.bundle.model_classes, session.bundle.given_modules, question.name)
     sandbox.deadline = deadline
     try:
         namespace.begin_test()
+        seed_global_generators(session.bundle.config)
         case.body.call_func(namespace)
         result.passed = True
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # noqa: BLE001 - every failure is a failed case
+        if isinstance(exc, SandboxGone):
+            session.stopped(exc)
         result.message = _hidden_message(question, exc) if case.hidden else _public_message(question, case, exc)
+        result.message += author_message(case)
     finally:
         try:
             namespace.release()
         except SandboxGone:
             pass
         sandbox.deadline = None
+    session.unfaithful.extend(f"{question.path}: a test received a {kind} the engine cannot carry as data"
+                              for kind in dict.fromkeys(namespace.opaque_seen))
     return result
+
+
+def seed_global_generators(config: dict) -> None:
+    """With a ``seed`` in the bundle's config (and no ``seed_variable``), otter's tests run right
+    after a ``grader.check`` cell that seeded numpy's and Python's global generators: a test
+    drawing from them (through a library it takes as a parameter) draws the same here."""
+    if config.get("seed") is not None and config.get("seed_variable") is None:
+        np.random.seed(int(config["seed"]))
+        random.seed(int(config["seed"]))
 
 
 def grade_notebook(server: ForkServer, bundle: Bundle, notebook: nbformat.NotebookNode,
                    slot: int = 0, limits: Limits = Limits()) -> Graded:
-    """Grade one parsed notebook with the bundle's tests."""
+    """Grade one parsed notebook with the bundle's tests: by the engine, or by otter's own
+    grading in a sandbox (:mod:`otter_delegate`) where the bundle's plan says so, or where a test
+    of a bundle without secrets received a value the engine could not carry faithfully (the
+    judge's later submissions of that bundle then go to otter directly)."""
+    plan = bundle.plan
+    if plan.by_otter:
+        return grade_with_otter(server, bundle, notebook, slot, limits, plan.delegate)
+    graded, unfaithful = _grade_with_engine(server, bundle, notebook, slot, limits)
+    if unfaithful and not bundle.holds_secrets:
+        plan.delegate.extend(dict.fromkeys(unfaithful))
+        return grade_with_otter(server, bundle, notebook, slot, limits, plan.delegate)
+    return graded
+
+
+def _grade_with_engine(server: ForkServer, bundle: Bundle, notebook: nbformat.NotebookNode,
+                       slot: int, limits: Limits) -> tuple[Graded, list[str]]:
+    """The engine's grading, and what it could not see faithfully (see :func:`grade_notebook`)."""
     started = time.monotonic()
-    graded = Graded()
-    session = Session(server, bundle, slot, limits, graded_code_cells(notebook), graded)
+    graded = Graded(all_or_nothing=frozenset(q.name for q in bundle.questions if q.all_or_nothing))
+    session = Session(server, bundle, slot, limits, seeded(graded_code_cells(notebook), bundle.config), graded)
     try:
         try:
             session.start()
         except SandboxGone as gone:
-            graded.notes.append(f"the notebook could not be run: {gone.reason}")
+            graded.notes.append(f"the notebook could not be run: {session.stopped(gone).reason}")
         for index, error in sorted(session.cell_errors.items()):
             graded.notes.append(f"code cell {index + 1} raised {error}")
         for hidden in (False, True):
@@ -199,7 +239,6 @@ def grade_notebook(server: ForkServer, bundle: Bundle, notebook: nbformat.Notebo
         session.close()
         reset_torch_state()
         graded.seconds = time.monotonic() - started
-    texts = graded.notes + [c.message for c in graded.cases]
-    if any(marker in text for text in texts for marker in TIME_LIMIT_MARKERS):
+    if session.timed_out:
         graded.status = "timed out"
-    return graded
+    return graded, session.unfaithful

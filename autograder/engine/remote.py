@@ -18,6 +18,7 @@ not carried). A sandbox that dies or stalls raises :class:`sandbox.SandboxGone`.
 from __future__ import annotations
 
 import builtins
+import importlib
 import re
 import types
 from contextlib import contextmanager
@@ -27,11 +28,31 @@ import numpy as np
 import torch
 from torch import nn
 
-from autograder.engine.codec import DecodeError, Decoder, EncodeError, Encoder
+from autograder.engine.codec import DecodeError, Decoder, EncodeError, Encoder, Opaque
 from autograder.engine.functions import encode_function
 from autograder.engine.modules import decode_module, encode_module
 from autograder.engine.sandbox import Sandbox
 from autograder.engine.torch_mode import set_torch_state, torch_state
+
+
+# Libraries a test may take as a parameter (``def test_q1(np, pd, x)``): the notebook's module of
+# that name becomes the judge's own import of it, as the same library behaves the same here.
+SHARED_LIBRARIES = frozenset({
+    "numpy", "pandas", "scipy", "torch", "sklearn", "matplotlib", "seaborn", "math", "cmath",
+    "statistics", "random", "collections", "itertools", "functools", "operator", "re", "string",
+    "json", "datetime", "decimal", "fractions"})
+
+
+def shared_module(name: Any) -> types.ModuleType | None:
+    """The judge's import of a module of :data:`SHARED_LIBRARIES` (or one of its submodules)."""
+    if type(name) is not str or len(name) > 100 or not all(part.isidentifier() for part in name.split(".")):
+        return None
+    if name.split(".")[0] not in SHARED_LIBRARIES:
+        return None
+    try:
+        return importlib.import_module(name)
+    except Exception:  # noqa: BLE001 - not importable here: the value stays opaque
+        return None
 
 
 class StudentException(Exception):
@@ -68,16 +89,13 @@ class RemoteNamespace:
         self.model_classes = model_classes
         self.given_modules = tuple(given_modules)
         self.question = question  # a test of it sees the notebook as of its last grader.check
+        self.opaque_seen: list[str] = []  # types of values that reached the test only as Opaque
 
     def given_class(self, module: Any, name: Any) -> Any:
         """A class of the given code (``Codebook`` of ``quantization_experiments``), from the
         trusted copy in ``solutions/``; anything else is not data."""
-        from autograder.engine.codec import Opaque
-
         if module not in self.given_modules or type(name) is not str or not name.isidentifier():
             return Opaque("type")
-        import importlib
-
         value = getattr(importlib.import_module(f"solutions.{module}"), name, None)
         return value if isinstance(value, type) else Opaque("type")
 
@@ -92,7 +110,8 @@ class RemoteNamespace:
         reply, blobs = self.sandbox.request({"op": "get", "name": str(name)}, timeout=self.call_seconds)
         if reply.get("missing"):
             return default
-        if reply.get("error"):
+        if reply.get("error"):  # a value the sandbox could not send: the test sees the default
+            self.opaque_seen.append(str(reply.get("type", "value"))[:40])
             return default
         return self.decoder(blobs).decode(reply.get("value"))
 
@@ -239,7 +258,7 @@ class JudgeDecoder(Decoder):
     stay differentiable with respect to the call's grad-requiring arguments."""
 
     def __init__(self, blobs: list[bytes], namespace: RemoteNamespace, grad_inputs: list[torch.Tensor]):
-        super().__init__(blobs, extension=self._ext)
+        super().__init__(blobs, extension=self._ext, opaque=self._opaque)
         self.namespace = namespace
         self.grad_inputs = grad_inputs
         self._plain = False
@@ -262,7 +281,16 @@ class JudgeDecoder(Decoder):
         if kind == "fn" and type(tree.get("h")) is int:
             name = str(tree.get("name", "function"))[:40]
             return FunctionProxy(self.namespace, {"handle": tree["h"]}, name)
+        if kind == "pymodule":
+            module = shared_module(tree.get("name"))
+            return module if module is not None else self._opaque("module")
         raise DecodeError("unknown extension")
+
+    def _opaque(self, type_name: str) -> Opaque:
+        """A value that is not data reaches the test as an :class:`Opaque` placeholder; the
+        namespace remembers it (the test may then not have seen what otter's would)."""
+        self.namespace.opaque_seen.append(type_name)
+        return Opaque(type_name)
 
     def tensor(self, tree: dict) -> torch.Tensor:
         value = super().tensor(tree)

@@ -55,7 +55,7 @@ def results_json(graded: Graded, bundle: Bundle) -> dict:
     output = [f"Status: {graded.status}" + (f" ({graded.message})" if graded.message else "")]
     output += graded.notes
     return {
-        "score": _number(sum(t.get("score", 0) for t in tests)),
+        "score": _number(bundle.total_score({q.name: graded.score(q.name) for q in bundle.questions})),
         "execution_time": round(graded.seconds, 2),
         "output": "\n".join(output),
         "output_format": "text",
@@ -69,12 +69,11 @@ def results_json(graded: Graded, bundle: Bundle) -> dict:
 def feedback_text(identifier: str, graded: Graded, bundle: Bundle) -> str:
     lines = [f"Submission {identifier}: {graded.status}" + (f" ({graded.message})" if graded.message else "")]
     lines += [f"note: {n}" for n in graded.notes]
-    total = possible_total = 0.0
+    scores = {}
     for name, score, possible, text in question_lines(graded, bundle):
-        total += score
-        possible_total += possible
+        scores[name] = score
         lines.append(f"{name}: {_number(score)}/{_number(possible)} - {text}")
-    lines.append(f"total: {_number(total)}/{_number(possible_total)}")
+    lines.append(f"total: {_number(bundle.total_score(scores))}/{_number(bundle.total_possible)}")
     return "\n".join(lines) + "\n"
 
 
@@ -83,12 +82,18 @@ def gradebook_csv(rows: list[tuple[str, tuple[str, ...], Graded]], bundle: Bundl
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["submission", "submitters", *names, "total", "possible", "status", "message"])
-    possible = sum(q.max_score for q in bundle.questions)
     for identifier, submitters, graded in sorted(rows, key=lambda r: r[0]):
-        scores = [graded.score(n) for n in names]
-        writer.writerow([identifier, ";".join(submitters), *(_number(s) for s in scores),
-                         _number(sum(scores)), _number(possible), graded.status, graded.message])
+        scores = {n: graded.score(n) for n in names}
+        writer.writerow([identifier, ";".join(submitters), *(_number(s) for s in scores.values()),
+                         _number(bundle.total_score(scores)), _number(bundle.total_possible),
+                         graded.status, graded.message])
     return out.getvalue()
+
+
+def refusal_json(reason: str) -> dict:
+    """results.json for a bundle the grader refuses: no score, the reason for staff and students."""
+    return {"score": 0, "output": f"This assignment's autograder cannot grade submissions: {reason}",
+            "output_format": "text", "visibility": "visible", "stdout_visibility": "hidden", "tests": []}
 
 
 def write_submission(out_dir: Path, identifier: str, graded: Graded, bundle: Bundle) -> None:

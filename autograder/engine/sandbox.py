@@ -22,12 +22,16 @@ from autograder.engine.confine import Limits
 from autograder.engine.launch import ForkServerProcess
 
 
-class SandboxGone(RuntimeError):
-    """The sandbox died, timed out or broke the protocol; ``reason`` says which."""
+TIME, CRASH, PROTOCOL = "time", "crash", "protocol"  # why a sandbox is gone (SandboxGone.cause)
 
-    def __init__(self, reason: str):
+
+class SandboxGone(RuntimeError):
+    """The sandbox died, timed out or broke the protocol: ``reason`` says so in words for the
+    student, ``cause`` as data (:data:`TIME`, :data:`CRASH` or :data:`PROTOCOL`)."""
+
+    def __init__(self, reason: str, cause: str = CRASH):
         super().__init__(reason)
-        self.reason = reason
+        self.reason, self.cause = reason, cause
 
 
 class ForkServer:
@@ -54,12 +58,16 @@ class ForkServer:
         return json.loads(self.control.recv(1 << 16))
 
     def open(self, slot: int, staging: Path, hidden: list[str], limits: Limits,
-             given_modules: list[str], model_classes: dict[str, str]) -> "Sandbox":
+             given_modules: list[str] = (), model_classes: dict[str, str] | None = None,
+             runtime: str = "engine") -> "Sandbox":
+        """A confined child serving the engine's protocol (:mod:`sandbox_runtime`), or, with
+        ``runtime="otter"``, otter's own grading (:mod:`otter_runtime`)."""
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             reply = self._request({"op": "spawn", "slot": slot, "staging": str(staging), "hidden": hidden,
-                                   "limits": limits.as_dict(), "given_modules": given_modules,
-                                   "model_classes": model_classes}, [theirs.fileno()])
+                                   "limits": limits.as_dict(), "given_modules": list(given_modules),
+                                   "model_classes": model_classes or {}, "runtime": runtime},
+                                  [theirs.fileno()])
         finally:
             theirs.close()
         sandbox = Sandbox(self, slot, mine, reply["pid"], limits)
@@ -91,6 +99,7 @@ class Sandbox:
     def __init__(self, server: ForkServer, slot: int, sock: socket.socket, pid: int, limits: Limits):
         self.server, self.slot, self.sock, self.pid, self.limits = server, slot, sock, pid, limits
         self.dead: str | None = None
+        self.cause = CRASH  # why it is dead, once it is
         self.deadline: float | None = None  # monotonic time by which the current question must end
         self.degraded: list[str] = []
         self.exit_status = ""
@@ -99,45 +108,48 @@ class Sandbox:
         header, _ = self._receive(60.0)
         if not header.get("hello"):
             self.kill("the sandbox did not start")
-            raise SandboxGone(self.dead)
+            raise self.gone()
         self.degraded = [str(d)[:200] for d in header.get("degraded", [])][:10]
 
     def _receive(self, timeout: float) -> tuple[dict, list[bytes]]:
         try:
             return wire.receive(self.sock, timeout=timeout)
         except wire.WireTimeout:
-            self.kill(f"no answer within {timeout:.0f} s")
+            self.kill(f"no answer within {timeout:.0f} s", TIME)
         except wire.WireTooLarge:
-            self.kill("sent an answer larger than the grader accepts")
+            self.kill("sent an answer larger than the grader accepts", PROTOCOL)
         except wire.WireClosed:
             self.kill("the notebook's process ended")
         except DecodeError:
-            self.kill("sent a malformed answer")
-        raise SandboxGone(self.dead)
+            self.kill("sent a malformed answer", PROTOCOL)
+        raise self.gone()
+
+    def gone(self) -> SandboxGone:
+        return SandboxGone(self.dead, self.cause)
 
     def request(self, header: dict, blobs: list[bytes] = (), timeout: float = 60.0) -> tuple[dict, list[bytes]]:
         """Send one request and wait at most ``timeout`` seconds for its answer."""
         if self.dead:
-            raise SandboxGone(self.dead)
+            raise self.gone()
         if self.deadline is not None:
             timeout = min(timeout, self.deadline - time.monotonic())
             if timeout <= 0:
-                self.kill("the time limit for grading this question was reached")
-                raise SandboxGone(self.dead)
+                self.kill("the time limit for grading this question was reached", TIME)
+                raise self.gone()
         try:
             wire.send(self.sock, header, list(blobs))
         except OSError:
             self.kill("the notebook's process ended")
-            raise SandboxGone(self.dead)
+            raise self.gone()
         reply, reply_blobs = self._receive(timeout)
         if "internal" in reply:
-            self.kill("the grading runtime inside the sandbox failed")  # its text is the student's
-            raise SandboxGone(self.dead)
+            self.kill("the grading runtime inside the sandbox failed", PROTOCOL)  # its text is the student's
+            raise self.gone()
         return reply, reply_blobs
 
-    def kill(self, reason: str) -> None:
+    def kill(self, reason: str, cause: str = CRASH) -> None:
         if self.dead is None:
-            self.dead = reason
+            self.dead, self.cause = reason, cause
         try:
             self.sock.close()
         finally:

@@ -90,6 +90,8 @@ class Runtime:
         def extension(value, encoder):
             if isinstance(value, nn.Module):  # a student's own subclass travels with a handle
                 return encode_module(value, encoder, classes, handle_of=runtime.remember)
+            if isinstance(value, types.ModuleType):  # the judge uses its own import, by name
+                return {"t": "ext", "k": "pymodule", "name": str(value.__name__)[:100]}
             if isinstance(value, type):
                 return {"t": "ext", "k": "class", "module": str(value.__module__)[:100],
                         "name": str(value.__qualname__)[:100]}
