@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/engine_vs_otter.py speed [ASSIGNMENT] [--copies N] [--jobs J]
     .venv/bin/python benchmarks/engine_vs_otter.py parity [ASSIGNMENT ...]
+    .venv/bin/python benchmarks/engine_vs_otter.py corpus [ENTRY ...]
 
 ``speed`` grades N copies of the built solution notebook, in one run on this machine:
 
@@ -18,7 +19,10 @@
 
 and prints throughput and latency ratios. ``parity`` materialises every fixture of the
 assignments (default: all built ones), grades them with both and prints every question whose
-scores differ (exit status 1 if any).
+scores differ (exit status 1 if any). ``corpus`` grades every submission of the otter parity
+corpus (``tests/otter_corpus``, otter-grader's own assignments) with both, two at a time each,
+and prints per entry both wall times, which grader graded each submission (engine, or otter's
+grading in the sandbox) and every question whose scores differ.
 """
 
 from __future__ import annotations
@@ -187,6 +191,35 @@ def parity(names: list[str]) -> int:
     return 1 if mismatches else 0
 
 
+def corpus(names: list[str]) -> int:
+    mismatches, otter_total, engine_total = 0, 0.0, 0.0
+    for entry in sorted(p for p in (ROOT / "tests" / "otter_corpus").iterdir() if (p / "expected.json").is_file()):
+        if names and entry.name not in names:
+            continue
+        autograder_zip = entry / "autograder.zip"
+        notebooks = sorted((entry / "submissions").glob("*.ipynb"))
+        otter_wall, otter_results = otter_batch(autograder_zip, notebooks)
+        with tempfile.TemporaryDirectory() as tmp:
+            started = time.perf_counter()
+            rows = grade_folder(autograder_zip, entry / "submissions", Path(tmp), jobs=2, progress=open("/dev/null", "w"))
+            engine_wall = time.perf_counter() - started
+        engine = {name: graded for name, _, graded in rows}
+        for notebook, results in zip(notebooks, otter_results):
+            for question, score in scores_by_question(results).items():
+                if round(engine[notebook.stem].score(question), 5) != score:
+                    mismatches += 1
+                    print(f"MISMATCH {entry.name}/{notebook.stem}/{question}: otter {score}, "
+                          f"engine {engine[notebook.stem].score(question)}")
+        graders = sorted({g.grader for g in engine.values()})
+        print(f"{entry.name}: {len(notebooks)} submissions, otter run {otter_wall:.1f} s, engine {engine_wall:.1f} s "
+              f"({otter_wall / engine_wall:.2f}x), graded by {' and '.join(graders)}")
+        otter_total += otter_wall
+        engine_total += engine_wall
+    print(f"corpus: otter run {otter_total:.1f} s, engine {engine_total:.1f} s ({otter_total / engine_total:.2f}x); "
+          f"{mismatches} mismatching question scores")
+    return 1 if mismatches else 0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="mode", required=True)
@@ -196,9 +229,13 @@ def main() -> None:
     s.add_argument("--jobs", type=int, default=2, help="engine jobs (otter always runs two at a time)")
     p = sub.add_parser("parity")
     p.add_argument("assignments", nargs="*")
+    c = sub.add_parser("corpus")
+    c.add_argument("entries", nargs="*")
     args = parser.parse_args()
     if args.mode == "speed":
         speed(args.assignment, args.copies, args.jobs)
+    elif args.mode == "corpus":
+        sys.exit(corpus(args.entries))
     else:
         sys.exit(parity(args.assignments))
 

@@ -31,9 +31,10 @@ def write_bundle(path: Path, tests: dict[str, str], config: dict | None = None,
     return path
 
 
-def write_notebook(path: Path, *sources: str) -> Path:
-    """A Python 3 notebook with these code cells."""
-    notebook = new_notebook(cells=[new_code_cell(source) for source in sources])
+def write_notebook(path: Path, *cells: str | tuple[str, dict]) -> Path:
+    """A Python 3 notebook with these code cells (a source, or a source and its metadata)."""
+    notebook = new_notebook(cells=[new_code_cell(c) if isinstance(c, str) else new_code_cell(c[0], metadata=c[1])
+                                   for c in cells])
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     notebook.metadata["otter"] = {"assignment_name": "hw"}
     nbformat.write(notebook, path)

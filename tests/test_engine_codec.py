@@ -16,7 +16,7 @@ from autograder.engine.modules import decode_module, encode_module
 from solutions.digits_cnn import DigitsCNN
 
 leaves = st.one_of(
-    st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floats(allow_nan=False), st.text(max_size=20),
+    st.none(), st.just(Ellipsis), st.booleans(), st.integers(-2**70, 2**70), st.floats(allow_nan=False), st.text(max_size=20),
     st.builds(lambda shape, seed: np.random.default_rng(seed).standard_normal(shape),
               st.lists(st.integers(0, 3), max_size=3), st.integers(0, 9)),
     st.builds(lambda n, seed, dtype: torch.randn(n, generator=torch.Generator().manual_seed(seed)).to(dtype),

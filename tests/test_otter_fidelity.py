@@ -180,18 +180,25 @@ def _grade_both(tmp_path: Path, zip_path: Path, notebooks: dict[str, list[str]])
 
 @pytest.mark.e2e
 def test_engine_grades_exception_tests_with_otters_rules_like_otter_run(tmp_path):
-    """Library parameters (``np``), points as a list, all-or-nothing and a config seed: graded
-    by the engine itself, per-question scores equal to ``otter run``'s and to the rules'."""
+    """Library parameters (``np``), points as a list, all-or-nothing, a config seed and a shipped
+    helper package: graded by the engine itself, per-question scores equal to ``otter run``'s
+    and to the rules'."""
     zip_path = write_bundle(tmp_path / "b.zip", {"q1": EXCEPTION_Q1, "q2": EXCEPTION_Q2_SEEDED},
-                            config={"seed": 7})
-    notebooks = {
-        "right": ["import numpy as np", "x = np.array([1., 2., 3.])", "r = np.random.rand()"],
+                            config={"seed": 7}, files={"solutions/helper.py": "def three():\n    return 3.0\n"})
+    notebooks = {  # a shipped helper folder named like ours (solutions/) is the student's to import
+        "right": ["import numpy as np\nfrom solutions.helper import three", "x = np.array([1., 2., three()])",
+                  "r = np.random.rand()"],
         # sums to 6 but the wrong shape: all-or-nothing gives 0 of 3 (not the public point)
         "wrong_shape": ["import numpy as np", "x = np.array([[1., 2.], [3., 0.]])",
                         "r = np.random.rand(); r = np.random.rand()"],  # a second draw: not the seeded one
+        # checked through cell metadata (otter inserts a check after the cell): graded there, so
+        # the later redefinition does not count
+        "metadata_check": ["import numpy as np", ("x = np.array([1., 2., 3.])", {"otter": {"tests": ["q1"]}}),
+                           "x = np.zeros(3)", "r = 0.5"],
     }
     engine, otter = _grade_both(tmp_path, zip_path, notebooks)
-    expected = {"right": {"q1": 3.0, "q2": 2.0}, "wrong_shape": {"q1": 0.0, "q2": 0.0}}
+    expected = {"right": {"q1": 3.0, "q2": 2.0}, "wrong_shape": {"q1": 0.0, "q2": 0.0},
+                "metadata_check": {"q1": 3.0, "q2": 0.0}}
     for name, scores in expected.items():
         assert engine[name].grader == "engine"
         assert {q: engine[name].score(q) for q in scores} == scores == otter[name], name

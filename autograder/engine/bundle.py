@@ -8,8 +8,10 @@ bundle refused (:class:`BundleRefused`), with one message naming the file. ``ott
 is read too: :mod:`otter_features` decides from both whether the engine grades the bundle itself
 or hands it to otter's own grading.
 Its ``files/`` hold what students get next to their notebook (given code, data) and the grading
-packages (``solutions/``, ``autograder/``): only the former, :data:`GRADING_DIRS` left out, is
-copied next to a sandboxed notebook. Shipped ``.py`` files are the given modules; the
+packages (``solutions/``, ``autograder/``, in the bundles our build writes): only the former,
+:data:`GRADING_DIRS` left out, is copied next to a sandboxed notebook; a bundle that ships no
+grading packages has every file of ``files/`` but ``tests/`` copied, as otter does (it replaces a
+shipped ``tests/`` folder with the test files). Shipped ``.py`` files are the given modules; the
 ``nn.Module`` classes they define (the trusted copy from ``solutions/``, byte-identical to the
 shipped file) may cross the boundary as data (:mod:`modules`).
 """
@@ -105,8 +107,9 @@ class Bundle:
 
     def copy_support(self, target: Path) -> None:
         """Put what a student has next to the notebook (no grading package) into ``target``."""
+        left_out = GRADING_DIRS if self.holds_secrets else ("tests",)
         for path in sorted(self.files.iterdir()):
-            if path.name in GRADING_DIRS or path.is_symlink():
+            if path.name in left_out or path.is_symlink():
                 continue
             if path.is_dir():
                 shutil.copytree(path, target / path.name, dirs_exist_ok=True)
@@ -162,7 +165,7 @@ class Bundle:
         from autograder.checks.isolation import dependencies
 
         names = [q.name for q in self.questions]
-        references = _reference_modules(self.files)
+        references = _reference_modules(self.files) if self.holds_secrets else {}
         needs = {name: set(dependencies(references[name], name, names)) if name in references else set()
                  for name in names}
         ordered: list[Question] = []
@@ -207,9 +210,8 @@ def _given_modules(files: Path) -> list[str]:
 
 
 def holds_secrets(folder: Path) -> bool:
-    """Whether an extracted bundle ships grading packages (see :attr:`Bundle.holds_secrets`)."""
-    files = Path(folder) / "files"
-    return (files / "autograder").is_dir() or (files / "solutions").is_dir()
+    """Whether an extracted bundle ships our grading checks (see :attr:`Bundle.holds_secrets`)."""
+    return (Path(folder) / "files" / "autograder" / "checks").is_dir()
 
 
 # What otter's grading imports in a sandbox (:mod:`otter_runtime`), preloaded for bundles that

@@ -24,9 +24,19 @@ def cell_source(cell: dict) -> str:
 
 
 def graded_code_cells(notebook: dict) -> list[str]:
-    """The sources of the code cells grading executes, in notebook order."""
-    return [cell_source(cell) for cell in notebook.get("cells", [])
-            if cell.get("cell_type") == "code" and not skipped_when_grading(cell)]
+    """The sources of the code cells grading executes, in notebook order; after a cell whose
+    metadata names tests (``otter: {tests: [...]}``), a cell checking them, as otter's grading
+    inserts one (``GradingPreprocessor.add_checks``)."""
+    sources = []
+    for cell in notebook.get("cells", []):
+        if skipped_when_grading(cell):
+            continue
+        if cell.get("cell_type") == "code":
+            sources.append(cell_source(cell))
+        tests = ((cell.get("metadata", {}) or {}).get("otter") or {}).get("tests") or []
+        if tests and isinstance(tests, list):
+            sources.append("".join(f"__import__('otter').Notebook().check({str(t)!r})\n" for t in tests))
+    return sources
 
 
 def seeded(sources: list[str], config: dict) -> list[str]:

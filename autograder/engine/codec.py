@@ -149,6 +149,8 @@ class Encoder:
                 return {"t": "np", "d": name, "b": self.blob(np.array(value).tobytes())}
         if kind is complex:
             return {"t": "complex", "v": [value.real, value.imag]}
+        if value is Ellipsis:  # otter's stubs leave answers as ``...``
+            return {"t": "ellipsis"}
         if kind is torch.dtype and value in TORCH_DTYPE_NAMES:
             return {"t": "dtype", "v": TORCH_DTYPE_NAMES[value]}
         if kind is torch.device:
@@ -273,6 +275,8 @@ class Decoder:
             if len(parts) != 2 or any(type(p) not in (int, float) for p in parts):
                 raise DecodeError("bad complex")
             return complex(parts[0], parts[1])
+        if tag == "ellipsis":
+            return Ellipsis
         if tag == "dtype":
             dtype = TORCH_DTYPES.get(tree.get("v"))
             if dtype is None:
