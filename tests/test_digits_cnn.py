@@ -43,9 +43,24 @@ def test_committed_checkpoint_meets_its_record():
     assert dc.CHECKPOINT.stat().st_size < 1_000_000
 
 
+# Retraining on another CPU model (other vector units, so other rounding inside the conv and
+# matmul kernels) moves individual weights after 15 epochs by a few hundredths: measured 0.046 at
+# most on an AVX-512 Xeon against the checkpoint trained on the original machine, which bit-matches
+# there. What must hold on any CPU: the same predictions on every test image, the recorded
+# accuracy exactly, and weights within that rounding drift.
+WEIGHT_DRIFT = 0.1
+
+
 def test_training_script_reproduces_the_checkpoint():
     model, accuracy = dc.train_checkpoint()
-    committed = torch.load(dc.CHECKPOINT, weights_only=True)
-    for name, value in model.state_dict().items():
-        assert torch.equal(value, committed[name]), name
+    committed = dc.load_checkpoint()
     assert round(accuracy, 4) == json.loads(dc.RECORD.read_text())["test_accuracy"]
+    splits = dc.load_digits_splits()
+    with torch.no_grad():
+        assert torch.equal(model.eval()(splits.x_test).argmax(dim=1), committed(splits.x_test).argmax(dim=1))
+    reference = committed.state_dict()
+    for name, value in model.state_dict().items():
+        if value.is_floating_point():
+            assert (value - reference[name]).abs().max() < WEIGHT_DRIFT, name
+        else:
+            assert torch.equal(value, reference[name]), name
