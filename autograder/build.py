@@ -36,7 +36,8 @@ from .zips import read_texts, rezip, zip_folder
 
 DIST = REPO_ROOT / "dist"
 WORK = REPO_ROOT / "build"
-GRADING_PACKAGES = ("solutions", "autograder/checks", "autograder/engine")
+GRADING_PACKAGES = ("solutions", "autograder/checks", "autograder/engine",
+                    *(f"autograder/engine/{side}" for side in ("judge", "jail", "sandbox", "protocol", "shared")))
 OTTER_RUN_LINE = "python /autograder/source/run_otter.py"
 ENGINE_RUN_LINE = "cd /autograder/source/files && python -m autograder.engine.gradescope /autograder"
 GRADING_DATA = ("*.pt",)  # data files the grading code loads from next to its module (checkpoints)
@@ -192,7 +193,7 @@ def _student_notebook(bundle: Bundle, workdir: Path) -> Path:
 def _engine_refusals(autograder_zip: Path) -> list[str]:
     """Why the grading engine (what Gradescope runs) would refuse the bundle; empty when it
     loads it and grades it itself."""
-    from autograder.engine.bundle import BundleRefused, load_bundle
+    from autograder.engine.judge.bundle import BundleRefused, load_bundle
 
     try:
         load_bundle(autograder_zip).close()

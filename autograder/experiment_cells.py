@@ -3,7 +3,7 @@
 A homework notebook runs sweeps, training runs and plots that no test needs; re-running them
 for every submission would cost more than the grading itself. The author tags those cells
 ``otter_ignore`` (Jupyter's cell-tag editor); otter's grading and the engine then leave them
-out (:mod:`autograder.engine.cells`). Two things make that safe, both done by the build:
+out (:mod:`autograder.engine.judge.cells`). Two things make that safe, both done by the build:
 
 - :func:`announce` starts every such cell with :data:`NOTICE`, so a student sees which cells
   the autograder will not run (an answer written there would not exist when grading);
@@ -18,7 +18,7 @@ import ast
 import nbformat
 from IPython.core.inputtransformer2 import TransformerManager
 
-from autograder.engine.cells import cell_source, skipped_when_grading
+from autograder.engine.judge.cells import cell_source, skipped_when_grading
 
 NOTICE = "# Not run when grading (tagged otter_ignore): define nothing your answers need here."
 

@@ -4,15 +4,15 @@
 
 ASSIGNMENT is an assignment name (its built ``dist/<name>/autograder.zip``) or the path of an
 autograder zip. SUBMISSIONS is a folder of notebooks, ``grader.export()`` zips or a Gradescope
-bulk export (see :mod:`autograder.engine.intake`). OUT (default ``graded/<assignment>``) receives
+bulk export (see :mod:`autograder.engine.judge.intake`). OUT (default ``graded/<assignment>``) receives
 ``gradebook.csv``, ``results/<id>/results.json`` and ``feedback/<id>.txt``
-(:mod:`autograder.engine.report`).
+(:mod:`autograder.engine.judge.report`).
 
 Each of the N jobs is a judge process with its own sandbox user (a slot leased machine-wide, so
 concurrent grading runs never share one); student code runs only in sandboxes
-(:mod:`autograder.engine.judge`), forked by one warm worker all jobs share
-(:class:`autograder.engine.launch.ForkServerProcess`). The judges are forks of one process that
-imported torch, hypothesis and the checks once (:mod:`autograder.engine.warm_judge`), so a run
+(:mod:`autograder.engine.judge.grading`), forked by one warm worker all jobs share
+(:class:`autograder.engine.jail.launch.ForkServerProcess`). The judges are forks of one process that
+imported torch, hypothesis and the checks once (:mod:`autograder.engine.judge.warm_judge`), so a run
 starts in the time of two imports that overlap, not one pair per job. The fork server starts
 first (its start is the longest), then the judges' parent; this process reads the bundle
 meanwhile and never imports torch or the checks itself. (A script that calls
@@ -32,7 +32,7 @@ import sys
 import time
 from pathlib import Path
 
-from autograder.engine.confine import Limits
+from autograder.engine.protocol.limits import Limits
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,10 +43,10 @@ def _start_worker(bundle_folder: str, limits: Limits, server_address: str) -> No
     """Set up one judge process (forked from a parent that preloaded :mod:`warm_judge`)."""
     from multiprocessing.util import Finalize
 
-    from autograder.engine import warm_judge  # noqa: F401 - torch, the checks; in memory when preloaded
-    from autograder.engine.bundle import load_bundle_folder
-    from autograder.engine.launch import lease_slot
-    from autograder.engine.sandbox import ForkServer
+    from autograder.engine.judge import warm_judge  # noqa: F401 - torch, the checks; in memory when preloaded
+    from autograder.engine.judge.bundle import load_bundle_folder
+    from autograder.engine.jail.launch import lease_slot
+    from autograder.engine.jail.client import ForkServer
 
     _worker["slot"], _worker["slot_lock"] = lease_slot()
     _worker["server"] = ForkServer(address=server_address)
@@ -57,18 +57,12 @@ def _start_worker(bundle_folder: str, limits: Limits, server_address: str) -> No
 
 
 def _grade_one(identifier: str, path: str, submitters: tuple, out_dir: str):
-    from autograder.engine import intake, report
-    from autograder.engine.judge import grade_notebook
-    from autograder.engine.outcome import Graded
+    from autograder.engine.judge import intake, report
+    from autograder.engine.judge.submission import grade_submission
 
     bundle = _worker["bundle"]
     submission = intake.Submission(identifier, Path(path), submitters)
-    loaded = intake.load(submission, preferred_name=bundle.notebook_name)
-    if loaded.notebook is None:
-        graded = Graded(status="failed", message=loaded.message)
-    else:
-        graded = grade_notebook(_worker["server"], bundle, loaded.notebook, _worker["slot"], _worker["limits"])
-        graded.notes[:0] = loaded.notes
+    graded = grade_submission(_worker["server"], bundle, submission, _worker["slot"], _worker["limits"])
     report.write_submission(Path(out_dir), identifier, graded, bundle)
     return graded
 
@@ -86,10 +80,10 @@ def resolve_zip(assignment: str) -> Path:
 def grade_folder(zip_path: Path, submissions_dir: Path, out_dir: Path, jobs: int = 2,
                  limits: Limits = Limits(), progress=sys.stderr) -> list:
     """Grade every submission; write the reports; return [(identifier, submitters, Graded)]."""
-    from autograder.engine import intake, report
-    from autograder.engine.bundle import extract_bundle, load_bundle_folder, sandbox_preload
-    from autograder.engine.launch import ForkServerProcess
-    from autograder.engine.outcome import Graded
+    from autograder.engine.judge import intake, report
+    from autograder.engine.judge.bundle import extract_bundle, load_bundle_folder, sandbox_preload
+    from autograder.engine.jail.launch import ForkServerProcess
+    from autograder.engine.judge.outcome import Graded
 
     rows, started = [], time.monotonic()
     folder = extract_bundle(zip_path)
@@ -97,7 +91,7 @@ def grade_folder(zip_path: Path, submissions_dir: Path, out_dir: Path, jobs: int
     try:
         server = ForkServerProcess(sandbox_preload(folder))  # one warm sandbox worker for all jobs
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["autograder.engine.warm_judge"])
+        context.set_forkserver_preload(["autograder.engine.judge.warm_judge"])
         multiprocessing.forkserver.ensure_running()  # the judges' parent warms up while the bundle loads
         bundle = load_bundle_folder(folder)
         submissions = intake.collect(submissions_dir)
@@ -138,7 +132,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     zip_path = resolve_zip(args.assignment)
     out = args.out or Path("graded") / Path(args.assignment).stem
-    from autograder.engine.bundle import BundleRefused
+    from autograder.engine.judge.bundle import BundleRefused
 
     try:
         grade_folder(zip_path, args.submissions, out, args.jobs)

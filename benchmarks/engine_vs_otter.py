@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from autograder import otter_cli  # noqa: E402
-from autograder.engine.cells import graded_code_cells  # noqa: E402
+from autograder.engine.judge.cells import graded_code_cells  # noqa: E402
 from autograder.fixtures import load_fixtures, materialize  # noqa: E402
 from autograder.grade import grade_folder  # noqa: E402
 from autograder.manifest import discover  # noqa: E402

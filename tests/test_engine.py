@@ -25,11 +25,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.engine.bundle import load_bundle
-from autograder.engine.confine import SANDBOX_UID_BASE, Limits
-from autograder.engine.launch import REPO_ROOT, ForkServerProcess, lease_slot
-from autograder.engine.remote import RemoteNamespace
-from autograder.engine.sandbox import ForkServer
+from autograder.engine.jail.client import ForkServer
+from autograder.engine.jail.confine import SANDBOX_UID_BASE
+from autograder.engine.jail.launch import REPO_ROOT, ForkServerProcess, lease_slot
+from autograder.engine.judge.bundle import load_bundle
+from autograder.engine.judge.remote import RemoteNamespace
+from autograder.engine.protocol import messages
+from autograder.engine.protocol.limits import Limits
 from autograder.fixtures import materialize
 from autograder.grade import grade_folder
 from autograder.scores import question_points
@@ -73,7 +75,7 @@ def test_a_sandbox_is_confined(tmp_path):
     slot, lock = lease_slot()
     with ForkServer() as server:
         sandbox = server.open(slot, staging, [str(REPO_ROOT / "autograder" / "checks")], limits, [], {})
-        reply, _ = sandbox.request({"op": "cell", "source": f"CHECKS = {str(checks)!r}\n" + PROBE, "index": 0})
+        reply, _ = sandbox.request(messages.Cell(f"CHECKS = {str(checks)!r}\n" + PROBE, 0))
         assert reply["error"] is None
         facts = RemoteNamespace(sandbox, {}).get("facts")
         sandbox.close()
@@ -109,7 +111,7 @@ def test_judges_share_one_fork_server_and_a_vanished_judge_takes_its_sandbox_alo
                 break
             __import__("time").sleep(0.01)
         gone = not Path(f"/proc/{sandbox_a.pid}").exists()
-        reply, _ = sandbox_b.request({"op": "cell", "source": "x = 6 * 7", "index": 0})
+        reply, _ = sandbox_b.request(messages.Cell("x = 6 * 7", 0))
         answer = RemoteNamespace(sandbox_b, {}).get("x")
         sandbox_b.close()
         judge_b.close()
@@ -305,7 +307,7 @@ def test_a_sandbox_is_capped_as_a_whole():
     slot, lock = lease_slot()
     with ForkServer() as server:
         sandbox = server.open(slot, staging, [], limits, [], {})
-        reply, _ = sandbox.request({"op": "cell", "source": CAPS_PROBE, "index": 0}, timeout=120)
+        reply, _ = sandbox.request(messages.Cell(CAPS_PROBE, 0), timeout=120)
         namespace = RemoteNamespace(sandbox, {})
         cpu_seconds, hog_exits = namespace.get("cpu_seconds"), namespace.get("hog_exits")
         degraded = sandbox.degraded
@@ -347,14 +349,14 @@ def test_a_student_module_class_is_data_with_its_forward_in_the_sandbox():
     import torch
     from torch import nn
 
-    from autograder.engine.remote import RemoteModule
+    from autograder.engine.judge.remote import RemoteModule
 
     staging = Path(tempfile.mkdtemp())
     staging.chmod(0o755)
     slot, lock = lease_slot()
     with ForkServer() as server:
         sandbox = server.open(slot, staging, [], Limits(), [], {})
-        reply, _ = sandbox.request({"op": "cell", "source": STUDENT_MODULES, "index": 0})
+        reply, _ = sandbox.request(messages.Cell(STUDENT_MODULES, 0))
         model = RemoteNamespace(sandbox, {})["make"]()
         linears = [m for m in model.modules() if type(m) is nn.Linear]
         with torch.no_grad():

@@ -9,10 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 
-from autograder.engine import codec
-from autograder.engine.codec import DecodeError, Decoder, Encoder, decode, encode, pack, unpack
-from autograder.engine.functions import decode_function, encode_function
-from autograder.engine.modules import decode_module, encode_module
+from autograder.engine.protocol import codec
+from autograder.engine.protocol.codec import DecodeError, Decoder, Encoder, decode, encode, pack, unpack
+from autograder.engine.protocol.functions import decode_function, encode_function
+from autograder.engine.protocol.modules import decode_module, encode_module
 from solutions.digits_cnn import DigitsCNN
 
 leaves = st.one_of(
@@ -177,3 +177,22 @@ def test_a_function_closing_over_a_value_of_the_other_side_sends_its_reference()
     assert Decoder(encoder.blobs, extension=sandbox_extension).decode(tree)(20) == 41
     with pytest.raises(TypeError, match="closes over a value that is not data"):
         Encoder(lambda value, e: encode_function(value, e) if callable(value) else None).encode(calls_it)
+
+
+def test_every_request_round_trips_and_malformed_headers_are_refused():
+    """The typed request set: each request survives the wire as itself; a header that is not
+    one of them (unknown op, a field missing or extra, not a dict) is no request at all."""
+    from autograder.engine.protocol import messages
+
+    samples = [messages.Cell("x = 1", 3), messages.Get("f"), messages.Call([], {}, None, name="f"),
+               messages.Vjp(4, {"t": "list", "v": []}), messages.State("q1"),
+               messages.Isolate("f", ["g"], "solutions.x", "def g():\n    pass\n"), messages.Restore(),
+               messages.Release(), messages.Bye(), messages.Grade(), messages.Spawn(0, "/tmp/s", [], {}, "otter"),
+               messages.Kill(2)]
+    assert {type(m) for m in samples} == set(messages.REQUESTS.values())
+    for message in samples:
+        header, _ = unpack(pack(messages.header(message), []))
+        assert messages.request(header) == message
+    for bad in [{"op": "nope"}, {"op": "cell", "source": "x"}, {"op": "get", "name": "f", "extra": 1},
+                [], None, {"name": "f"}]:
+        assert messages.request(bad) is None

@@ -36,8 +36,9 @@ import nbformat
 import numpy
 import pytest
 
-from autograder.engine.confine import SANDBOX_UID_BASE, Limits
-from autograder.engine.launch import MAX_SLOTS
+from autograder.engine.jail.confine import SANDBOX_UID_BASE
+from autograder.engine.jail.launch import MAX_SLOTS
+from autograder.engine.protocol.limits import Limits
 from autograder.fixtures import load_fixtures, materialize
 from autograder.grade import grade_folder
 from autograder.scores import question_points

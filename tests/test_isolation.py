@@ -8,7 +8,7 @@ import importlib
 import pytest
 
 from autograder.checks.isolation import dependencies, dependency_source
-from autograder.engine.bundle import load_bundle
+from autograder.engine.judge.bundle import load_bundle
 from autograder.manifest import REPO_ROOT, discover
 
 MANIFESTS = discover()

@@ -20,7 +20,7 @@ import pytest
 import torch
 
 from autograder.checks import maml_es as checks
-from autograder.checks import torch_state
+from autograder.engine.shared import torch_hooks as torch_state
 from solutions import maml_es as reference
 from tests.check_matrix import CheckMatrix, outcome, standard_tests
 

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from autograder.checks import metalearning as checks
-from autograder.checks.isolation import delegate, substituted, substituted_globals
+from autograder.engine.shared.substitution import delegate, substituted, substituted_globals
 from solutions import metalearning as reference
 from tests.check_matrix import CheckMatrix, outcome, standard_tests
 

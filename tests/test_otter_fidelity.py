@@ -21,9 +21,9 @@ import numpy as np
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from autograder.engine.bundle import BundleRefused, load_bundle, total_from_config
-from autograder.engine.cells import seeded
-from autograder.engine.outcome import CaseResult, Graded
+from autograder.engine.judge.bundle import BundleRefused, load_bundle, total_from_config
+from autograder.engine.judge.cells import seeded
+from autograder.engine.judge.outcome import CaseResult, Graded
 from autograder.grade import grade_folder
 from tests.foreign_bundle import otter_run_scores, write_bundle, write_notebook
 

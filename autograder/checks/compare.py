@@ -92,7 +92,7 @@ def student_function(env: dict, name: str, question: str | None = None) -> Calla
     question = question or name
     if isinstance(env, dict):
         fn = dict.get(env, name)
-    else:  # the grading engine's view of a sandboxed notebook (autograder.engine.remote)
+    else:  # the grading engine's view of a sandboxed notebook (autograder.engine.judge.remote)
         fn = env.get(name)
     if fn is None:
         fail(question, f"{name} is not defined")

@@ -65,7 +65,7 @@ from torch import nn
 from autograder.checks import compare as C
 from autograder.checks.isolation import isolated
 from autograder.checks.settings import GRADING
-from autograder.checks.torch_state import remove_leaked_hooks as _remove_leaked_hooks
+from autograder.engine.shared.torch_hooks import remove_leaked_hooks as _remove_leaked_hooks
 
 from solutions import maml_es as reference
 from solutions.maml_es_experiments import num_parameters

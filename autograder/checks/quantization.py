@@ -75,7 +75,7 @@ from torch import nn
 from autograder.checks import compare as C
 from autograder.checks.isolation import isolated
 from autograder.checks.settings import GRADING
-from autograder.checks.torch_state import remove_leaked_hooks
+from autograder.engine.shared.torch_hooks import remove_leaked_hooks
 
 from solutions import quantization as reference
 from solutions.quantization_experiments import Codebook, get_quantized_range

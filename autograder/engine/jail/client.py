@@ -6,7 +6,7 @@ returns a :class:`Sandbox`, one confined child for one submission, reachable ove
 Every request to a sandbox has a deadline; a sandbox that misses one, closes its socket, sends
 something malformed or too large is killed (with everything it started) and marked dead, and
 the request raises :class:`SandboxGone`. Nothing the sandbox sends is trusted: answers are
-decoded by :mod:`codec` (data only) and checked by the caller.
+decoded by :mod:`autograder.engine.protocol.codec` (data only) and checked by the caller.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import socket
 import time
 from pathlib import Path
 
-from autograder.engine import wire
-from autograder.engine.codec import DecodeError
-from autograder.engine.confine import Limits
-from autograder.engine.launch import ForkServerProcess
+from autograder.engine.jail.launch import ForkServerProcess
+from autograder.engine.protocol import messages, wire
+from autograder.engine.protocol.codec import DecodeError
+from autograder.engine.protocol.limits import Limits
 
 
 TIME, CRASH, PROTOCOL = "time", "crash", "protocol"  # why a sandbox is gone (SandboxGone.cause)
@@ -52,21 +52,20 @@ class ForkServer:
                 raise RuntimeError("the grading fork server did not start")
             self.ready = True
 
-    def _request(self, header: dict, fds: list[int] = ()) -> dict:
+    def _request(self, message, fds: list[int] = ()) -> dict:
         self.wait_ready()
-        socket.send_fds(self.control, [json.dumps(header).encode()], list(fds))
+        socket.send_fds(self.control, [json.dumps(messages.header(message)).encode()], list(fds))
         return json.loads(self.control.recv(1 << 16))
 
     def open(self, slot: int, staging: Path, hidden: list[str], limits: Limits,
              given_modules: list[str] = (), model_classes: dict[str, str] | None = None,
              runtime: str = "engine") -> "Sandbox":
-        """A confined child serving the engine's protocol (:mod:`sandbox_runtime`), or, with
-        ``runtime="otter"``, otter's own grading (:mod:`otter_runtime`)."""
+        """A confined child serving the engine's protocol (:mod:`autograder.engine.sandbox.runtime`), or, with
+        ``runtime="otter"``, otter's own grading (:mod:`autograder.engine.sandbox.otter_runtime`)."""
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            reply = self._request({"op": "spawn", "slot": slot, "staging": str(staging), "hidden": hidden,
-                                   "limits": limits.as_dict(), "given_modules": list(given_modules),
-                                   "model_classes": model_classes or {}, "runtime": runtime},
+            reply = self._request(messages.Spawn(slot, str(staging), list(hidden), limits.as_dict(), runtime,
+                                                 list(given_modules), dict(model_classes or {})),
                                   [theirs.fileno()])
         finally:
             theirs.close()
@@ -75,11 +74,11 @@ class ForkServer:
         return sandbox
 
     def kill(self, slot: int) -> str:
-        return self._request({"op": "kill", "slot": slot}).get("status", "")
+        return self._request(messages.Kill(slot)).get("status", "")
 
     def close(self) -> None:
         try:
-            socket.send_fds(self.control, [json.dumps({"op": "bye"}).encode()], [])
+            socket.send_fds(self.control, [json.dumps(messages.header(messages.Bye())).encode()], [])
         except OSError:
             pass
         self.control.close()
@@ -127,8 +126,8 @@ class Sandbox:
     def gone(self) -> SandboxGone:
         return SandboxGone(self.dead, self.cause)
 
-    def request(self, header: dict, blobs: list[bytes] = (), timeout: float = 60.0) -> tuple[dict, list[bytes]]:
-        """Send one request and wait at most ``timeout`` seconds for its answer."""
+    def request(self, message, blobs: list[bytes] = (), timeout: float = 60.0) -> tuple[dict, list[bytes]]:
+        """Send one request (:mod:`messages`) and wait at most ``timeout`` seconds for its answer."""
         if self.dead:
             raise self.gone()
         if self.deadline is not None:
@@ -137,7 +136,7 @@ class Sandbox:
                 self.kill("the time limit for grading this question was reached", TIME)
                 raise self.gone()
         try:
-            wire.send(self.sock, header, list(blobs))
+            wire.send(self.sock, messages.header(message), list(blobs))
         except OSError:
             self.kill("the notebook's process ended")
             raise self.gone()
@@ -158,7 +157,7 @@ class Sandbox:
     def close(self) -> None:
         if self.dead is None:
             try:
-                wire.send(self.sock, {"op": "bye"})
+                wire.send(self.sock, messages.header(messages.Bye()))
             except OSError:
                 pass
             self.kill("closed")

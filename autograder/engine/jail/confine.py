@@ -36,8 +36,10 @@ import socket
 import stat
 import struct
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from autograder.engine.protocol.limits import Limits
 
 SANDBOX_UID_BASE = 61000
 CLONE_NEWNS = 0x00020000
@@ -50,29 +52,6 @@ SAFE_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "MPLBACKEND", "OMP_NUM_THREADS", "
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 CGROUP_NAME = "autograder-sandbox"
 CFS_PERIOD_US = 100_000
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What one submission may use. Wall-clock limits are enforced by the judge; the others by
-    the kernel in the sandbox."""
-
-    notebook_seconds: float = 600.0      # executing all of the notebook's cells
-    cell_seconds: float = 300.0          # one cell
-    call_seconds: float = 60.0           # one call of a student function by a test
-    question_seconds: float = 300.0      # every test of one question
-    submission_seconds: float = 1800.0   # everything, restarts included
-    cpu_seconds: int = 1800              # CPU time of the sandbox process (RLIMIT_CPU)
-    cpus: float = 1.0                    # CPUs the whole sandbox may use at once (cgroup CFS quota)
-    memory_bytes: int = 6 * 2**30        # address space of a process (RLIMIT_AS) and memory of
-                                         # all its processes together (memory cgroup)
-    processes: int = 64                  # processes and threads of the sandbox user (RLIMIT_NPROC)
-    file_bytes: int = 256 * 2**20        # largest file it may write (RLIMIT_FSIZE)
-    open_files: int = 256                # RLIMIT_NOFILE
-    tmp_bytes: int = 256 * 2**20         # size of its private /tmp and scratch tmpfs
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass

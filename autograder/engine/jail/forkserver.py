@@ -1,9 +1,9 @@
 """The warm worker: imports the heavy libraries once, then forks one confined sandbox per request.
 
-Started once per grading run as ``python -m autograder.engine.forkserver FD [MODULE ...]`` (see
+Started once per grading run as ``python -m autograder.engine.jail.forkserver FD [MODULE ...]`` (see
 :class:`launch.ForkServerProcess`); FD is a listening Unix socket in a folder only the grader
 can reach, and the process exits when its standard input (a pipe from the grader) closes. Every
-judge process connects to it (:class:`sandbox.ForkServer`), so one warm worker serves all jobs.
+judge process connects to it (:class:`client.ForkServer`), so one warm worker serves all jobs.
 It imports numpy, torch, matplotlib (Agg), the MODULEs the bundle's given code imports
 (:func:`preload`) and the untrusted runtime, and nothing that holds a secret (no checks, no
 reference solutions, no tests), because every sandbox is a copy of its memory.
@@ -13,8 +13,8 @@ connection the server sends ``{"ready": true}``:
 
 ``spawn``  with a socket descriptor attached (SCM_RIGHTS): fork a child that confines itself
            (:func:`confine.confine`), greets the judge on that socket with the list of degraded
-           steps, and serves it (:mod:`sandbox_runtime`; with ``"runtime": "otter"``,
-           :mod:`otter_runtime`, which runs otter's own grading) → ``{"pid": ...}``
+           steps, and serves it (:mod:`autograder.engine.sandbox.runtime`; with ``"runtime": "otter"``,
+           :mod:`autograder.engine.sandbox.otter_runtime`, which runs otter's own grading) → ``{"pid": ...}``
 ``kill``   kill every process of the slot's sandbox user (repeatedly, until none is left; without
            a user switch, the child's session), reap the child → ``{"status": ...}``
 ``bye``    close this connection (a connection that closes also kills the sandboxes it spawned)
@@ -46,9 +46,11 @@ import torch  # noqa: E402
 
 torch.set_num_threads(1)
 
-from autograder.engine import confine as confinement  # noqa: E402
-from autograder.engine import sandbox_runtime, wire  # noqa: E402
-from autograder.engine.warm_up import warm_up_torch  # noqa: E402
+from autograder.engine.jail import confine as confinement  # noqa: E402
+from autograder.engine.jail.warm_up import warm_up_torch  # noqa: E402
+from autograder.engine.protocol import messages, wire  # noqa: E402
+from autograder.engine.protocol.limits import Limits  # noqa: E402
+from autograder.engine.sandbox import runtime as sandbox_runtime  # noqa: E402
 
 
 def preload(modules: list[str]) -> None:
@@ -138,7 +140,7 @@ def _reap(pid: int, timeout: float = 5.0) -> str:
     return "not reaped"
 
 
-def _child(conf: confinement.Confinement, fd: int, header: dict, server_sockets: list[socket.socket]) -> None:
+def _child(conf: confinement.Confinement, fd: int, spawn: messages.Spawn, server_sockets: list[socket.socket]) -> None:
     try:
         for sock in server_sockets:  # nothing of the server's reaches the sandbox
             sock.close()
@@ -147,12 +149,12 @@ def _child(conf: confinement.Confinement, fd: int, header: dict, server_sockets:
         sock = socket.socket(fileno=fd)
         wire.send(sock, {"hello": True, "degraded": degraded, "uid": os.geteuid()})
         sock.detach()
-        if header.get("runtime") == "otter":
-            from autograder.engine import otter_runtime
+        if spawn.runtime == "otter":
+            from autograder.engine.sandbox import otter_runtime
 
             otter_runtime.main(fd, scratch)
         else:
-            sandbox_runtime.main(fd, header["given_modules"], header["model_classes"])
+            sandbox_runtime.main(fd, spawn.given_modules, spawn.model_classes)
     finally:
         os._exit(1)
 
@@ -174,13 +176,12 @@ class Server:
         self.connections: list[socket.socket] = []
         self.children: dict[int, tuple[int, socket.socket]] = {}  # slot -> (pid, its judge's connection)
 
-    def spawn(self, control: socket.socket, header: dict, fd: int) -> dict:
-        limits = confinement.Limits(**header["limits"])
-        conf = confinement.Confinement(header["slot"], header["staging"], header["hidden"], limits,
-                                       loopback=header.get("runtime") == "otter")
+    def spawn(self, control: socket.socket, spawn: messages.Spawn, fd: int) -> dict:
+        conf = confinement.Confinement(spawn.slot, spawn.staging, spawn.hidden, Limits(**spawn.limits),
+                                       loopback=spawn.runtime == "otter")
         pid = os.fork()
         if pid == 0:
-            _child(conf, fd, header, [self.listener, *self.connections])
+            _child(conf, fd, spawn, [self.listener, *self.connections])
         os.close(fd)
         self.children[conf.slot] = (pid, control)
         return {"pid": pid}
@@ -204,13 +205,12 @@ class Server:
             msg, fds, _, _ = socket.recv_fds(control, 1 << 16, 1)
         except OSError:
             return False
-        header = json.loads(msg) if msg else {"op": "bye"}
-        op = header.get("op")
-        if op == "spawn" and fds:
-            return _send(control, self.spawn(control, header, fds[0]))
+        message = messages.request(json.loads(msg)) if msg else messages.Bye()
+        if isinstance(message, messages.Spawn) and fds:
+            return _send(control, self.spawn(control, message, fds[0]))
         for fd in fds:
             os.close(fd)
-        return op == "kill" and _send(control, self.kill(header["slot"]))
+        return isinstance(message, messages.Kill) and _send(control, self.kill(message.slot))
 
     def drop(self, control: socket.socket) -> None:
         for slot in [s for s, (_, owner) in self.children.items() if owner is control]:

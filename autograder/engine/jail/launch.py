@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 SLOT_LOCKS = Path(tempfile.gettempdir()) / "autograder-sandbox-slots"
 MAX_SLOTS = 256
@@ -57,7 +57,7 @@ class ForkServerProcess:
             listener.listen(MAX_SLOTS)
             env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])))
             self.process = subprocess.Popen(
-                [python, "-m", "autograder.engine.forkserver", str(listener.fileno()), *preload],
+                [python, "-m", "autograder.engine.jail.forkserver", str(listener.fileno()), *preload],
                 pass_fds=[listener.fileno()], env=env, cwd="/", stdin=subprocess.PIPE)
         finally:
             listener.close()

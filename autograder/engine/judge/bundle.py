@@ -13,7 +13,7 @@ packages (``solutions/``, ``autograder/``, in the bundles our build writes): onl
 grading packages has every file of ``files/`` but ``tests/`` copied, as otter does (it replaces a
 shipped ``tests/`` folder with the test files). Shipped ``.py`` files are the given modules; the
 ``nn.Module`` classes they define (the trusted copy from ``solutions/``, byte-identical to the
-shipped file) may cross the boundary as data (:mod:`modules`).
+shipped file) may cross the boundary as data (:mod:`autograder.engine.protocol.modules`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autograder.engine.launch import REPO_ROOT
+from autograder.engine.jail.launch import REPO_ROOT
 
 GRADING_DIRS = ("solutions", "autograder", "tests")
 
@@ -81,7 +81,7 @@ class Bundle:
 
     @functools.cached_property
     def plan(self) -> "GradingPlan":
-        from autograder.engine.otter_features import grading_plan
+        from autograder.engine.judge.otter_features import grading_plan
 
         return grading_plan(self)
 
@@ -214,7 +214,7 @@ def holds_secrets(folder: Path) -> bool:
     return (Path(folder) / "files" / "autograder" / "checks").is_dir()
 
 
-# What otter's grading imports in a sandbox (:mod:`otter_runtime`), preloaded for bundles that
+# What otter's grading imports in a sandbox (:mod:`autograder.engine.sandbox.otter_runtime`), preloaded for bundles that
 # may be handed to it (those without secrets).
 OTTER_RUNTIME_MODULES = ["otter.run.run_autograder", "otter.execute", "nbconvert.preprocessors", "dill"]
 

@@ -1,6 +1,6 @@
 """TRUSTED SIDE. Grade one submission: run its notebook in a sandbox, run the tests here.
 
-The notebook's code cells run in a sandbox (:mod:`sandbox`); every test case of the bundle runs in
+The notebook's code cells run in a sandbox (:mod:`autograder.engine.jail.client`); every test case of the bundle runs in
 this process against a :class:`remote.RemoteNamespace` of that sandbox, which shows the notebook
 as of the question's last ``grader.check`` (as otter grades it). All public test cases
 run first, then all hidden ones: the hidden checks' isolation sends reference code of the
@@ -29,14 +29,15 @@ import nbformat
 import numpy as np
 
 from autograder.checks.compare import first_check_failure
-from autograder.engine.bundle import Bundle, Question
-from autograder.engine.cells import graded_code_cells, seeded
-from autograder.engine.confine import Limits
-from autograder.engine.otter_delegate import grade_with_otter
-from autograder.engine.outcome import CaseResult, Graded, author_message
-from autograder.engine.remote import RemoteNamespace, StudentException
-from autograder.engine.sandbox import TIME, ForkServer, Sandbox, SandboxGone
-from autograder.engine.torch_mode import reset_torch_state
+from autograder.engine.jail.client import TIME, ForkServer, Sandbox, SandboxGone
+from autograder.engine.judge.bundle import Bundle, Question
+from autograder.engine.judge.cells import graded_code_cells, seeded
+from autograder.engine.judge.otter_delegate import grade_with_otter
+from autograder.engine.judge.outcome import CaseResult, Graded, author_message
+from autograder.engine.judge.remote import RemoteNamespace, StudentException
+from autograder.engine.protocol import messages
+from autograder.engine.protocol.limits import Limits
+from autograder.engine.shared.torch_mode import reset_torch_state
 
 MAX_RESTARTS = 16
 
@@ -75,7 +76,7 @@ class Session:
                 try:
                     if left <= 0:
                         raise SandboxGone("the notebook ran out of time", TIME)
-                    reply, _ = self.sandbox.request({"op": "cell", "source": source, "index": index},
+                    reply, _ = self.sandbox.request(messages.Cell(source, index),
                                                     timeout=min(self.limits.cell_seconds, left))
                 except SandboxGone as gone:
                     failed_at = (index, self.stopped(gone).reason)

@@ -3,7 +3,7 @@
 For what the engine cannot grade exactly as ``otter run`` does (:mod:`otter_features`), the
 judge lays out Gradescope's folders in a staging folder (the bundle as ``autograder/source``, the
 notebook in ``autograder/submission``), opens a sandbox with the otter runtime
-(:mod:`otter_runtime`: same user, namespaces, cgroups and limits as any sandbox, its loopback
+(:mod:`autograder.engine.sandbox.otter_runtime`: same user, namespaces, cgroups and limits as any sandbox, its loopback
 up for the Jupyter kernel), and asks it to grade. The sandbox reports only which case of which
 test file passed; the points come from the judge's own reading of the test files
 (:meth:`outcome.Graded.score`, otter's rule), so the per-question scores are otter's.
@@ -24,18 +24,18 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.engine.bundle import Bundle
-from autograder.engine.confine import Limits
-from autograder.engine.otter_runtime import AUTOGRADER_DIR
-from autograder.engine.outcome import CaseResult, Graded, author_message
-from autograder.engine.sandbox import ForkServer, SandboxGone
+from autograder.engine.jail.client import TIME, ForkServer, SandboxGone
+from autograder.engine.judge.bundle import Bundle
+from autograder.engine.judge.outcome import CaseResult, Graded, author_message
+from autograder.engine.protocol import messages
+from autograder.engine.protocol.limits import Limits
 
 
 def _stage(bundle: Bundle, notebook: nbformat.NotebookNode) -> Path:
     """A staging folder laid out like ``otter run``'s: source, submission (the sandbox adds
     results)."""
     staging = Path(tempfile.mkdtemp(prefix="otter-submission-"))
-    root = staging / AUTOGRADER_DIR
+    root = staging / messages.OTTER_AUTOGRADER_DIR
     shutil.copytree(bundle.folder, root / "source", symlinks=False,
                     ignore=shutil.ignore_patterns("*.zip"))
     (root / "submission").mkdir()
@@ -74,9 +74,9 @@ def grade_with_otter(server: ForkServer, bundle: Bundle, notebook: nbformat.Note
     try:
         sandbox = server.open(slot, staging, bundle.hidden_paths(), limits, runtime="otter")
         graded.staff_notes.extend(n for n in sandbox.degraded if n not in graded.staff_notes)
-        reply, _ = sandbox.request({"op": "grade"}, timeout=limits.submission_seconds)
+        reply, _ = sandbox.request(messages.Grade(), timeout=limits.submission_seconds)
     except SandboxGone as gone:
-        graded.status, graded.message = ("timed out" if gone.cause == "time" else "failed"), gone.reason
+        graded.status, graded.message = ("timed out" if gone.cause == TIME else "failed"), gone.reason
     finally:
         if sandbox is not None:
             sandbox.close()

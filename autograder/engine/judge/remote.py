@@ -1,7 +1,7 @@
 """TRUSTED SIDE. The student's notebook namespace, seen from the judge through the sandbox.
 
 A test or hidden check receives ``env``; under the engine that is a :class:`RemoteNamespace`.
-``env.get(name)`` returns plain data (decoded by :mod:`codec`), for a function a
+``env.get(name)`` returns plain data (decoded by :mod:`autograder.engine.protocol.codec`), for a function a
 :class:`FunctionProxy`, for a class of the given code the trusted copy of that class. Calling the proxy sends the arguments as data, runs the function in the
 sandbox, and returns the result as data; afterwards every tensor, array, generator and module argument
 takes the state it has in the sandbox (in-place changes are visible, as they would be in one
@@ -12,7 +12,7 @@ vector-Jacobian product, so checks can differentiate through a student's functio
 
 An exception raised by student code comes back as its type name only and is re-raised here as a
 :class:`StudentException` subclass of the same name (its message, which the student controls, is
-not carried). A sandbox that dies or stalls raises :class:`sandbox.SandboxGone`.
+not carried). A sandbox that dies or stalls raises :class:`autograder.engine.jail.client.SandboxGone`.
 """
 
 from __future__ import annotations
@@ -28,11 +28,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from autograder.engine.codec import DecodeError, Decoder, EncodeError, Encoder, Opaque
-from autograder.engine.functions import encode_function
-from autograder.engine.modules import decode_module, encode_module
-from autograder.engine.sandbox import Sandbox
-from autograder.engine.torch_mode import set_torch_state, torch_state
+from autograder.engine.jail.client import Sandbox
+from autograder.engine.protocol import messages
+from autograder.engine.protocol.codec import DecodeError, Decoder, EncodeError, Encoder, Opaque
+from autograder.engine.protocol.functions import encode_function
+from autograder.engine.protocol.modules import decode_module, encode_module
+from autograder.engine.shared.torch_mode import set_torch_state, torch_state
 
 
 # Libraries a test may take as a parameter (``def test_q1(np, pd, x)``): the notebook's module of
@@ -107,7 +108,7 @@ class RemoteNamespace:
         return JudgeDecoder(blobs, self, list(grad_inputs))
 
     def get(self, name: str, default: Any = None) -> Any:
-        reply, blobs = self.sandbox.request({"op": "get", "name": str(name)}, timeout=self.call_seconds)
+        reply, blobs = self.sandbox.request(messages.Get(str(name)), timeout=self.call_seconds)
         if reply.get("missing"):
             return default
         if reply.get("error"):  # a value the sandbox could not send: the test sees the default
@@ -123,7 +124,7 @@ class RemoteNamespace:
         return value
 
     def __contains__(self, name: str) -> bool:
-        reply, _ = self.sandbox.request({"op": "get", "name": str(name)}, timeout=self.call_seconds)
+        reply, _ = self.sandbox.request(messages.Get(str(name)), timeout=self.call_seconds)
         return not reply.get("missing")
 
     @contextmanager
@@ -134,26 +135,26 @@ class RemoteNamespace:
         from autograder.checks.isolation import dependencies, dependency_source
 
         names = dependencies(reference, question, questions)
-        reply, _ = self.sandbox.request({
-            "op": "isolate", "name": question, "names": names, "module": reference.__name__,
-            "source": dependency_source(reference, question) if names else ""}, timeout=self.call_seconds)
+        reply, _ = self.sandbox.request(messages.Isolate(
+            question, names, reference.__name__, dependency_source(reference, question) if names else ""),
+            timeout=self.call_seconds)
         fn = FunctionProxy(self, {"name": question}, question)
         try:
             yield fn
         finally:
             if not self.sandbox.dead:
-                self.sandbox.request({"op": "restore"}, timeout=self.call_seconds)
+                self.sandbox.request(messages.Restore(), timeout=self.call_seconds)
 
     def begin_test(self) -> None:
         """Start a test: the sandbox resolves names in the notebook as of the question's last
         ``grader.check`` (as otter grades), and what follows runs in that moment's default dtype
         and grad mode."""
-        reply, _ = self.sandbox.request({"op": "state", "question": self.question}, timeout=self.call_seconds)
+        reply, _ = self.sandbox.request(messages.State(self.question), timeout=self.call_seconds)
         set_torch_state(reply.get("state"))
 
     def release(self) -> None:
         if not self.sandbox.dead:
-            self.sandbox.request({"op": "release"}, timeout=self.call_seconds)
+            self.sandbox.request(messages.Release(), timeout=self.call_seconds)
 
 
 class FunctionProxy:
@@ -173,7 +174,7 @@ class FunctionProxy:
         args_tree = encoder.encode(list(args))
         kwargs_tree = encoder.encode(dict(kwargs))
         reply, blobs = namespace.sandbox.request(
-            dict(self._target, op="call", args=args_tree, kwargs=kwargs_tree, state=torch_state()),
+            messages.Call(args_tree, kwargs_tree, torch_state(), **self._target),
             encoder.blobs, timeout=namespace.call_seconds)
         set_torch_state(reply.get("state"))
         if reply.get("error") == "unencodable":
@@ -341,7 +342,7 @@ class _VJPLink:
         encoder = Encoder()
         tree = encoder.encode(grad_output.detach().to(self.dtype).contiguous())
         reply, blobs = self.namespace.sandbox.request(
-            {"op": "vjp", "handle": self.handle, "grad": tree}, encoder.blobs,
+            messages.Vjp(self.handle, tree), encoder.blobs,
             timeout=self.namespace.call_seconds)
         grads = reply.get("grads")
         if type(grads) is not list or len(grads) != len(self.shapes):

@@ -18,8 +18,8 @@ import io
 import json
 from pathlib import Path
 
-from autograder.engine.bundle import Bundle
-from autograder.engine.outcome import Graded
+from autograder.engine.judge.bundle import Bundle
+from autograder.engine.judge.outcome import Graded
 
 
 def _number(x: float) -> float | int:

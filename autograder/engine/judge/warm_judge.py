@@ -25,7 +25,7 @@ import hypothesis  # noqa: E402,F401
 import otter.test_files  # noqa: E402,F401
 
 import autograder.checks  # noqa: E402
-from autograder.engine import bundle, intake, judge, report  # noqa: E402,F401
+from autograder.engine.judge import bundle, grading, intake, report  # noqa: E402,F401
 
 for _module in pkgutil.iter_modules(autograder.checks.__path__):
     importlib.import_module(f"autograder.checks.{_module.name}")

@@ -408,7 +408,7 @@ def pack(header: dict, blobs: list[bytes]) -> bytes:
 
 
 def unpack(data: bytes) -> tuple[dict, list[bytes]]:
-    """Inverse of :func:`pack`, validating lengths."""
+    """Inverse of :func:`pack`, validating lengths; the header as it was packed."""
     view = memoryview(data)
     if len(view) < 4:
         raise DecodeError("truncated message")
@@ -422,7 +422,7 @@ def unpack(data: bytes) -> tuple[dict, list[bytes]]:
     if type(header) is not dict or type(header.get("nblobs")) is not int:
         raise DecodeError("bad header")
     position, blobs = 4 + size, []
-    for _ in range(header["nblobs"]):
+    for _ in range(header.pop("nblobs")):  # framing, not part of the message
         if position + 8 > len(view):
             raise DecodeError("truncated blob length")
         length = int.from_bytes(view[position:position + 8], "big")

@@ -21,7 +21,7 @@ import marshal
 import types
 from typing import Any
 
-from autograder.engine.codec import DecodeError, Decoder, Encoder
+from autograder.engine.protocol.codec import DecodeError, Decoder, Encoder
 
 
 def _global_names(code: types.CodeType) -> set[str]:

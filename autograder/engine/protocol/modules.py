@@ -28,7 +28,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from autograder.engine.codec import DecodeError, Decoder, Encoder, _IDENTIFIER
+from autograder.engine.protocol.codec import DecodeError, Decoder, Encoder, _IDENTIFIER
 
 STANDARD_LAYERS = {cls.__name__: cls for cls in (
     nn.Sequential, nn.ModuleList, nn.Conv1d, nn.Conv2d, nn.Linear, nn.BatchNorm1d, nn.BatchNorm2d,

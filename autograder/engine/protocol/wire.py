@@ -9,7 +9,7 @@ from __future__ import annotations
 import socket
 import time
 
-from autograder.engine.codec import pack, unpack
+from autograder.engine.protocol.codec import pack, unpack
 
 MAX_MESSAGE_BYTES = 512 * 2**20
 

@@ -27,7 +27,7 @@ from typing import Callable
 
 from IPython.core.inputtransformer2 import TransformerManager
 
-from autograder.engine.torch_mode import torch_state
+from autograder.engine.shared.torch_mode import torch_state
 
 _TIMING_MAGICS = {"time", "timeit", "capture", "prun"}
 MAX_CHECKPOINTS = 256  # an assignment has a few dozen questions at most

@@ -1,14 +1,14 @@
 """UNTRUSTED SIDE. otter's own grading, run inside a sandbox for a bundle the engine hands over.
 
-The fork server starts this instead of :mod:`sandbox_runtime` when the judge asks for otter's
-grading (:mod:`otter_delegate`). The scratch folder holds Gradescope's layout as ``otter run``
+The fork server starts this instead of :mod:`autograder.engine.sandbox.runtime` when the judge asks for otter's
+grading (:mod:`autograder.engine.judge.otter_delegate`). The scratch folder holds Gradescope's layout as ``otter run``
 builds it: ``autograder/source`` (the bundle), ``autograder/submission`` (the notebook) and
 ``autograder/results``. On the judge's ``grade`` request this runs otter's autograder there, as
 ``otter run`` does (a Jupyter kernel executes the notebook, every test runs in that kernel), then
 reports which case of which test file passed:
 
-``grade``  → ``{"cases": [[test file name, case index, passed], ...]}`` or ``{"error": type}``
-``bye``    exit
+``Grade``  → ``{"cases": [[test file name, case index, passed], ...]}`` or ``{"error": type}``
+``Bye``    exit
 
 Everything here, and the kernel, runs as the sandbox user with the sandbox's limits; the judge
 scores the reported outcomes with its own reading of the test files (points, all-or-nothing),
@@ -23,10 +23,9 @@ import os
 import socket
 from pathlib import Path
 
-from autograder.engine import wire
-from autograder.engine.codec import type_name
+from autograder.engine.protocol import messages, wire
+from autograder.engine.protocol.codec import type_name
 
-AUTOGRADER_DIR = "autograder"
 
 
 def _case_outcomes(results_pickle: Path) -> list[list]:
@@ -45,7 +44,7 @@ def _case_outcomes(results_pickle: Path) -> list[list]:
 def grade(scratch: Path) -> dict:
     from otter.run.run_autograder import main as run_autograder
 
-    root = scratch / AUTOGRADER_DIR
+    root = scratch / messages.OTTER_AUTOGRADER_DIR
     (root / "results").mkdir(exist_ok=True)  # the scratch copy holds files, not empty folders
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
@@ -60,7 +59,7 @@ def main(fd: int, scratch: Path) -> None:
     try:
         while True:
             header, _ = wire.receive(sock, timeout=None, limit=None)
-            if header.get("op") != "grade":
+            if not isinstance(messages.request(header), messages.Grade):
                 return
             wire.send(sock, grade(scratch))
     finally:

@@ -1,8 +1,8 @@
 """UNTRUSTED SIDE. The loop that runs inside the sandbox, next to the student's code.
 
-Everything here runs in the confined child process (see :mod:`confine`), in the same interpreter
+Everything here runs in the confined child process (see :mod:`autograder.engine.jail.confine`), in the same interpreter
 as the submission, so nothing here is trusted: the judge validates every answer it gets. This
-module only executes what the judge asks for and reports plain data back (:mod:`codec`):
+module only executes what the judge asks for and reports plain data back (:mod:`autograder.engine.protocol.codec`):
 
 ``cell``     execute one notebook code cell in the notebook namespace → ok / the exception type
 ``get``      a global of the notebook → its value as data (a function becomes a handle)
@@ -10,7 +10,7 @@ module only executes what the judge asks for and reports plain data back (:mod:`
              module sent back by the judge, its state loaded) with decoded arguments → the result, the
              exception type if it raised, and the state of every tensor, array, generator and module
              argument afterwards (so the judge sees in-place changes)
-           (function arguments arrive as code: :mod:`functions`)
+           (function arguments arrive as code: :mod:`autograder.engine.protocol.functions`)
 ``vjp``      back-propagate a returned tensor: the gradient of ⟨grad_output, result⟩ with respect
              to the call's arguments that required grad (lets the judge differentiate through a
              student's function without the graph leaving this process)
@@ -19,7 +19,7 @@ module only executes what the judge asks for and reports plain data back (:mod:`
              grad mode of that moment (the judge runs the test in the same mode; every ``call``
              carries the judge's mode in and the sandbox's mode back out)
 ``isolate``  bind reference implementations of *other* graded functions in a function's globals
-             while the judge grades it in isolation (hidden checks only; see :mod:`judge`)
+             while the judge grades it in isolation (hidden checks only; see :mod:`autograder.engine.judge.grading`)
 ``restore``  undo ``isolate``;  ``release``  forget handles;  ``bye``  exit
 
 No test, check or expected value is ever sent here: only function names, inputs and the
@@ -38,14 +38,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from autograder.checks.isolation import delegate, substituted_globals
-from autograder.checks.torch_state import remove_leaked_hooks
-from autograder.engine import wire
-from autograder.engine.codec import Decoder, Encoder, type_name
-from autograder.engine.torch_mode import set_torch_state, torch_state
-from autograder.engine.functions import decode_function
-from autograder.engine.modules import decode_module, encode_module
-from autograder.engine.notebook_shell import CellRunner
+from autograder.engine.protocol import messages, wire
+from autograder.engine.protocol.codec import Decoder, Encoder, type_name
+from autograder.engine.protocol.functions import decode_function
+from autograder.engine.protocol.modules import decode_module, encode_module
+from autograder.engine.sandbox.notebook_shell import CellRunner
+from autograder.engine.shared.substitution import delegate, substituted_globals
+from autograder.engine.shared.torch_hooks import remove_leaked_hooks
+from autograder.engine.shared.torch_mode import set_torch_state, torch_state
 
 
 class Runtime:
@@ -118,43 +118,45 @@ class Runtime:
 
     # ---------------------------------------------------------------------------------------------
     def serve(self) -> None:
+        handlers = {messages.Cell: self.op_cell, messages.Get: self.op_get, messages.Call: self.op_call,
+                    messages.Vjp: self.op_vjp, messages.State: self.op_state, messages.Isolate: self.op_isolate,
+                    messages.Restore: self.op_restore, messages.Release: self.op_release}
         while True:
             header, blobs = wire.receive(self.sock, timeout=None, limit=None)
-            op = header.get("op")
-            if op == "bye":
+            message = messages.request(header)
+            if isinstance(message, messages.Bye):
                 return
-            handler = getattr(self, f"op_{op}", None)
             try:
-                reply, out_blobs = handler(header, blobs)
+                reply, out_blobs = handlers[type(message)](message, blobs)
             except BaseException as exc:  # noqa: BLE001 - report, never die silently
                 reply, out_blobs = {"internal": type_name(exc)}, []
             wire.send(self.sock, reply, out_blobs)
 
-    def op_cell(self, header, blobs):
-        error = self.runner.run(header["source"], header["index"])
+    def op_cell(self, message: messages.Cell, blobs):
+        error = self.runner.run(message.source, message.index)
         return {"error": error}, []
 
-    def op_get(self, header, blobs):
-        name = header["name"]
+    def op_get(self, message: messages.Get, blobs):
+        name = message.name
         if name not in self.ns:
             return {"missing": True}, []
         encoder = self.encoder()
         return self._encoded({"value": None}, "value", self.ns[name], encoder)
 
-    def op_call(self, header, blobs):
+    def op_call(self, message: messages.Call, blobs):
         decoder = self.decoder(blobs)
-        args = decoder.decode(header["args"])
-        kwargs = decoder.decode(header["kwargs"])
-        if header.get("builtin") == "call_module":
+        args = decoder.decode(message.args)
+        kwargs = decoder.decode(message.kwargs)
+        if message.builtin == "call_module":
             target = _call_module
-        elif "name" in header:
-            target = self.ns.get(header["name"])
+        elif message.name is not None:
+            target = self.ns.get(message.name)
         else:
-            target = self.handles.get(header.get("handle"))
+            target = self.handles.get(message.handle)
         if target is None or not callable(target):
             return {"error": "NameError"}, []
         error, result = None, None
-        set_torch_state(header.get("state"))
+        set_torch_state(message.state)
         try:
             result = target(*args, **kwargs)
         except BaseException as exc:  # noqa: BLE001 - SystemExit included: it is the student's
@@ -169,39 +171,39 @@ class Runtime:
             return {"error": "unencodable", "type": type_name(exc)}, []
         return reply, encoder.blobs
 
-    def op_state(self, header, blobs):
-        question = header.get("question")
+    def op_state(self, message: messages.State, blobs):
+        question = message.question
         self.ns, state = self.runner.as_checked(question) if type(question) is str else (self.runner.namespace, None)
         return {"state": state or torch_state()}, []
 
-    def op_vjp(self, header, blobs):
-        output, inputs = self.vjps[header["handle"]]
-        grad_output = Decoder(blobs).decode(header["grad"])
+    def op_vjp(self, message: messages.Vjp, blobs):
+        output, inputs = self.vjps[message.handle]
+        grad_output = Decoder(blobs).decode(message.grad)
         grads = torch.autograd.grad(output, inputs, grad_output, retain_graph=True, allow_unused=True)
         encoder = Encoder()
         trees = [None if g is None else encoder.encode(g) for g in grads]
         return {"grads": trees}, encoder.blobs
 
-    def op_isolate(self, header, blobs):
-        fn = self.ns.get(header["name"])
+    def op_isolate(self, message: messages.Isolate, blobs):
+        fn = self.ns.get(message.name)
         if not callable(fn):
             return {"ok": False}, []
         self._alias_given_modules()
-        module = types.ModuleType(f"_isolation_{header['module']}")
-        exec(compile(header["source"], f"<{header['module']}>", "exec"), module.__dict__)
-        replacements = {n: delegate(getattr(module, n), n) for n in header["names"]}
+        module = types.ModuleType(f"_isolation_{message.module}")
+        exec(compile(message.source, f"<{message.module}>", "exec"), module.__dict__)
+        replacements = {n: delegate(getattr(module, n), n) for n in message.names}
         context = substituted_globals(fn, replacements, self.ns)
         context.__enter__()
         self.isolation = context
         return {"ok": True}, []
 
-    def op_restore(self, header, blobs):
+    def op_restore(self, message: messages.Restore, blobs):
         if self.isolation is not None:
             context, self.isolation = self.isolation, None
             context.__exit__(None, None, None)
         return {"ok": True}, []
 
-    def op_release(self, header, blobs):
+    def op_release(self, message: messages.Release, blobs):
         self.handles.clear()
         self.vjps.clear()
         return {"ok": True}, []
