@@ -202,6 +202,31 @@ def _engine_refusals(autograder_zip: Path) -> list[str]:
     return []
 
 
+def _engine_problems(bundle: Bundle, notebooks: dict[str, Path], otter_scores: dict[str, dict]) -> list[str]:
+    """The grading engine (what Gradescope runs) grades the solution and the stub too: full
+    marks and zero, and on every question the score ``otter run`` gave."""
+    import os
+    import tempfile
+
+    from autograder.grade import grade_folder
+
+    with tempfile.TemporaryDirectory(prefix="engine-validation-") as tmp:
+        batch = Path(tmp) / "submissions"
+        batch.mkdir()
+        for name, notebook in notebooks.items():
+            shutil.copy2(notebook, batch / f"{name}.ipynb")
+        with open(os.devnull, "w") as quiet:
+            rows = grade_folder(bundle.autograder_zip, batch, Path(tmp) / "graded", jobs=2, progress=quiet)
+    problems = []
+    for name, _, graded in rows:
+        for question in sorted(bundle.points):
+            got = graded.score(question)
+            if abs(got - otter_scores[name].get(question, 0.0)) > 1e-9:
+                problems.append(f"the grading engine gives the {name} {got:g} on {question}, "
+                                f"otter run {otter_scores[name].get(question, 0.0):g}")
+    return problems
+
+
 def validate(bundle: Bundle, manifest: Manifest, workdir: Path, repo_root: Path = REPO_ROOT) -> list[str]:
     """Every reason the bundle must not ship; empty when it is sound."""
     problems = []
@@ -218,6 +243,8 @@ def validate(bundle: Bundle, manifest: Manifest, workdir: Path, repo_root: Path 
         stub_run = pool.submit(otter_cli.run, bundle.autograder_zip, stub)
         solution_scores = scores_by_question(solution_run.result())
         stub_scores = scores_by_question(stub_run.result())
+    problems += _engine_problems(bundle, {"solution": bundle.solution_notebook, "stub": stub},
+                                 {"solution": solution_scores, "stub": stub_scores})
     for question, points in sorted(bundle.points.items()):
         got = solution_scores.get(question, 0.0)
         if abs(got - points.total) > 1e-9:

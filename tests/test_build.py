@@ -67,3 +67,15 @@ def test_reference_in_student_zip_fails_the_build(tmp_path):
     prose = "Hint:\n\n    doubled_value_of_the_input = x + x  # twice\n    return doubled_value_of_the_input"
     with pytest.raises(BuildError, match=r"leak: solutions/toy.py:double appears in toy.ipynb"):
         _build(tmp_path, reference=reference, prose=prose)
+
+
+def test_engine_disagreeing_with_otter_fails_the_build(tmp_path):
+    """The build grades the solution and the stub with the engine Gradescope runs, too: a hidden
+    check that only passes in otter's in-kernel grading (it requires ``env`` to be the notebook's
+    own dict) makes the engine give the solution fewer points than otter run, and the build fails."""
+    folder = write_toy_repo(tmp_path / "repo")
+    checks = tmp_path / "repo" / "autograder" / "checks" / "toy.py"
+    checks.write_text(checks.read_text() + "    assert type(env) is dict, 'double: graded outside the kernel'\n")
+    with pytest.raises(BuildError, match="the grading engine gives the solution 1 on double, otter run 3"):
+        build_assignment(load_manifest(folder, repo_root=tmp_path / "repo"), tmp_path / "dist", tmp_path / "work",
+                         repo_root=tmp_path / "repo")

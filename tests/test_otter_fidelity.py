@@ -69,6 +69,18 @@ def test_frame(df):
     assert list(df.columns) == ["a", "b"] and int(df["a"].sum()) == 3
 '''
 
+EXCEPTION_Q5_PANDAS_CALLS = '''from otter.test_files import test_case
+
+OK_FORMAT = False
+
+name = "q5"
+points = 2
+
+@test_case(hidden=False)
+def test_counts_a_frame(count_rows, pd):
+    assert count_rows(pd.DataFrame({"a": [1, 2, 3]})) == 3
+'''
+
 OK_Q4 = '''OK_FORMAT = True
 
 test = {'name': 'q4', 'points': [1, 3],
@@ -207,7 +219,8 @@ def test_engine_grades_exception_tests_with_otters_rules_like_otter_run(tmp_path
 @pytest.mark.e2e
 def test_ok_format_and_pandas_values_go_to_otters_grading_like_otter_run(tmp_path):
     """OK-format tests are handed to otter's grading in the sandbox up front; a test taking a
-    DataFrame (not data the engine carries) is handed over once seen. Scores equal otter's."""
+    DataFrame (not data the engine carries), passing one to student code or getting one back, is
+    handed over once seen. Scores equal otter's."""
     zip_path = write_bundle(tmp_path / "b.zip", {"q3": EXCEPTION_Q3_PANDAS})
     notebooks = {"right": ["import pandas as pd", "df = pd.DataFrame({'a': [1, 2], 'b': [0, 0]})"],
                  "wrong": ["import pandas as pd", "df = pd.DataFrame({'a': [1, 1], 'b': [0, 0]})"]}
@@ -215,6 +228,14 @@ def test_ok_format_and_pandas_values_go_to_otters_grading_like_otter_run(tmp_pat
     for name, score in {"right": 1.0, "wrong": 0.0}.items():
         assert engine[name].grader == "otter"
         assert engine[name].score("q3") == score == otter[name]["q3"], name
+
+    # a test that passes a DataFrame into a student function (one coming back is the Opaque case above)
+    calls_zip = write_bundle(tmp_path / "calls.zip", {"q5": EXCEPTION_Q5_PANDAS_CALLS})
+    calls_dir = tmp_path / "calls"
+    calls_dir.mkdir()
+    engine, otter = _grade_both(calls_dir, calls_zip, {"right": ["import pandas as pd", "def count_rows(df):\n    return len(df)"]})
+    assert engine["right"].grader == "otter"
+    assert engine["right"].score("q5") == 2.0 == otter["right"]["q5"]
 
     ok_zip = write_bundle(tmp_path / "ok.zip", {"q4": OK_Q4})
     assert load_bundle(ok_zip).plan.by_otter

@@ -194,6 +194,20 @@ def total_from_config(total: float, possible: float, config: dict) -> float:
     return float(total)
 
 
+def _resolve_shipped_grading_code(files: Path) -> None:
+    """Let a check or reference module the bundle ships, and this checkout lacks, be imported
+    from the bundle (one built from another checkout, such as the build's test repositories):
+    its folders go last on the grading packages' search paths, so this checkout's own modules
+    always win. The judge already runs the bundle's tests; its checks are as trusted."""
+    import solutions
+
+    import autograder.checks
+
+    for package, folder in ((autograder.checks, files / "autograder" / "checks"), (solutions, files / "solutions")):
+        if folder.is_dir() and str(folder) not in package.__path__:
+            package.__path__.append(str(folder))
+
+
 def _reference_modules(files: Path) -> dict[str, Any]:
     """Question name → the trusted reference module (``solutions.<topic>`` of this checkout,
     shipped in the bundle) whose ``__all__`` names it."""
@@ -282,6 +296,8 @@ def load_bundle_folder(folder: Path, owned: bool = False) -> Bundle:
     files = folder / "files"
     files.mkdir(exist_ok=True)
     bundle = Bundle(folder, questions, files, _given_modules(files), owned, read_config(folder))
+    if bundle.holds_secrets:
+        _resolve_shipped_grading_code(files)
     if bundle.plan.refusal:
         raise BundleRefused(bundle.plan.refusal)
     return bundle

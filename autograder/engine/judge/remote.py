@@ -171,13 +171,18 @@ class FunctionProxy:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         namespace = self._namespace
         encoder = JudgeEncoder(namespace)
-        args_tree = encoder.encode(list(args))
-        kwargs_tree = encoder.encode(dict(kwargs))
+        try:
+            args_tree = encoder.encode(list(args))
+            kwargs_tree = encoder.encode(dict(kwargs))
+        except EncodeError:  # the test passes something that is not data: it cannot run here
+            namespace.opaque_seen.append("argument")
+            raise
         reply, blobs = namespace.sandbox.request(
             messages.Call(args_tree, kwargs_tree, torch_state(), **self._target),
             encoder.blobs, timeout=namespace.call_seconds)
         set_torch_state(reply.get("state"))
         if reply.get("error") == "unencodable":
+            namespace.opaque_seen.append(str(reply.get("type", "value"))[:40])
             raise student_exception("ReturnedNonData")()
         grad_inputs = [m for m in encoder.mutables if isinstance(m, torch.Tensor) and m.requires_grad]
         decoder = namespace.decoder(blobs, grad_inputs)
