@@ -62,7 +62,6 @@ class Question:
         return f"tests/{Path(self.test_file.path).name}"
 
 
-
 @dataclass
 class Bundle:
     folder: Path
@@ -84,9 +83,6 @@ class Bundle:
         from autograder.engine.judge.otter_features import grading_plan
 
         return grading_plan(self)
-
-    def question(self, name: str) -> Question:
-        return next(q for q in self.questions if q.name == name)
 
     def total_score(self, scores: dict[str, float]) -> float:
         """The submission's total from its question scores, as otter reports it: the sum, or

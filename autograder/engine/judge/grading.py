@@ -1,8 +1,9 @@
 """TRUSTED SIDE. Grade one submission: run its notebook in a sandbox, run the tests here.
 
-The notebook's code cells run in a sandbox (:mod:`autograder.engine.jail.client`); every test case of the bundle runs in
-this process against a :class:`remote.RemoteNamespace` of that sandbox, which shows the notebook
-as of the question's last ``grader.check`` (as otter grades it). All public test cases
+The notebook's code cells run in a sandbox (reached through :mod:`autograder.engine.jail.client`);
+every test case of the bundle runs in this process against a :class:`remote.RemoteNamespace` of
+that sandbox, which shows the notebook as of the question's last ``grader.check`` (as otter
+grades it). All public test cases
 run first, then all hidden ones: the hidden checks' isolation sends reference code of the
 questions a question depends on into the sandbox, and by then no test whose message echoes
 student data is left; hidden checks run in dependency order (``Bundle.hidden_order``), so the
