@@ -52,6 +52,7 @@ def _start_worker(bundle_folder: str, limits: Limits, server_address: str) -> No
     _worker["server"] = ForkServer(address=server_address)
     Finalize(None, _worker["server"].close, exitpriority=10)  # forked workers skip atexit
     _worker["bundle"] = load_bundle_folder(Path(bundle_folder))
+    _worker["bundle"].resolve_shipped_grading_code()
     _worker["limits"] = limits
     _worker["server"].wait_ready()
 

@@ -50,6 +50,9 @@ from autograder.engine.jail import confine as confinement  # noqa: E402
 from autograder.engine.jail.warm_up import warm_up_torch  # noqa: E402
 from autograder.engine.protocol import messages, wire  # noqa: E402
 from autograder.engine.protocol.limits import Limits  # noqa: E402
+# Both runtimes are imported before any fork: a sandbox cannot import from a repository that
+# lies under /tmp (its /tmp is private), only from the Python installation bound back in.
+from autograder.engine.sandbox import otter_runtime  # noqa: E402
 from autograder.engine.sandbox import runtime as sandbox_runtime  # noqa: E402
 
 
@@ -150,8 +153,6 @@ def _child(conf: confinement.Confinement, fd: int, spawn: messages.Spawn, server
         wire.send(sock, {"hello": True, "degraded": degraded, "uid": os.geteuid()})
         sock.detach()
         if spawn.runtime == "otter":
-            from autograder.engine.sandbox import otter_runtime
-
             otter_runtime.main(fd, scratch)
         else:
             sandbox_runtime.main(fd, spawn.given_modules, spawn.model_classes)

@@ -101,6 +101,21 @@ class Bundle:
         """What a submission's total is out of: ``points_possible`` when the config sets it."""
         return float(self.config.get("points_possible") or self.possible)
 
+    def resolve_shipped_grading_code(self) -> None:
+        """In a judge: let a check or reference module the bundle ships, and this checkout lacks,
+        be imported from the bundle (one built from another checkout, such as the build's test
+        repositories). Its folders go last on the grading packages' search paths, so this
+        checkout's own modules always win; the judge already runs the bundle's tests, its checks
+        are as trusted. (Not done on loading: a run's coordinator never imports the checks.)"""
+        import solutions
+
+        import autograder.checks
+
+        for package, folder in ((autograder.checks, self.files / "autograder" / "checks"),
+                                (solutions, self.files / "solutions")):
+            if folder.is_dir() and str(folder) not in package.__path__:
+                package.__path__.append(str(folder))
+
     def copy_support(self, target: Path) -> None:
         """Put what a student has next to the notebook (no grading package) into ``target``."""
         left_out = GRADING_DIRS if self.holds_secrets else ("tests",)
@@ -188,20 +203,6 @@ def total_from_config(total: float, possible: float, config: dict) -> float:
     if scaled is not None:
         return float(fraction * scaled) if fraction is not None else 0.0
     return float(total)
-
-
-def _resolve_shipped_grading_code(files: Path) -> None:
-    """Let a check or reference module the bundle ships, and this checkout lacks, be imported
-    from the bundle (one built from another checkout, such as the build's test repositories):
-    its folders go last on the grading packages' search paths, so this checkout's own modules
-    always win. The judge already runs the bundle's tests; its checks are as trusted."""
-    import solutions
-
-    import autograder.checks
-
-    for package, folder in ((autograder.checks, files / "autograder" / "checks"), (solutions, files / "solutions")):
-        if folder.is_dir() and str(folder) not in package.__path__:
-            package.__path__.append(str(folder))
 
 
 def _reference_modules(files: Path) -> dict[str, Any]:
@@ -292,8 +293,6 @@ def load_bundle_folder(folder: Path, owned: bool = False) -> Bundle:
     files = folder / "files"
     files.mkdir(exist_ok=True)
     bundle = Bundle(folder, questions, files, _given_modules(files), owned, read_config(folder))
-    if bundle.holds_secrets:
-        _resolve_shipped_grading_code(files)
     if bundle.plan.refusal:
         raise BundleRefused(bundle.plan.refusal)
     return bundle
