@@ -220,10 +220,9 @@ def _engine_problems(bundle: Bundle, notebooks: dict[str, Path], otter_scores: d
     problems = []
     for name, _, graded in rows:
         for question in sorted(bundle.points):
-            got = graded.score(question)
-            if abs(got - otter_scores[name].get(question, 0.0)) > 1e-9:
-                problems.append(f"the grading engine gives the {name} {got:g} on {question}, "
-                                f"otter run {otter_scores[name].get(question, 0.0):g}")
+            got, otter = graded.score(question), otter_scores[name].get(question, 0.0)
+            if abs(got - otter) > 1e-9:
+                problems.append(f"the grading engine gives the {name} {got:g} on {question}, otter run {otter:g}")
     return problems
 
 

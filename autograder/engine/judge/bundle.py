@@ -78,6 +78,11 @@ class Bundle:
         engine, never handed to otter's grading, which runs every test in the student's process."""
         return holds_secrets(self.folder)
 
+    @property
+    def all_or_nothing(self) -> frozenset[str]:
+        """The questions otter scores all or nothing (what :class:`outcome.Graded` needs)."""
+        return frozenset(q.name for q in self.questions if q.all_or_nothing)
+
     @functools.cached_property
     def plan(self) -> "GradingPlan":
         from autograder.engine.judge.otter_features import grading_plan

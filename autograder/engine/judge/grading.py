@@ -211,7 +211,7 @@ def _grade_with_engine(server: ForkServer, bundle: Bundle, notebook: nbformat.No
                        slot: int, limits: Limits) -> tuple[Graded, list[str]]:
     """The engine's grading, and what it could not see faithfully (see :func:`grade_notebook`)."""
     started = time.monotonic()
-    graded = Graded(all_or_nothing=frozenset(q.name for q in bundle.questions if q.all_or_nothing))
+    graded = Graded(all_or_nothing=bundle.all_or_nothing)
     session = Session(server, bundle, slot, limits, seeded(graded_code_cells(notebook), bundle.config), graded)
     try:
         try:

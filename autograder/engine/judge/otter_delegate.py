@@ -65,7 +65,7 @@ def grade_with_otter(server: ForkServer, bundle: Bundle, notebook: nbformat.Note
     """Grade ``notebook`` with otter's grading in a sandbox; every case otter did not report as
     passed fails."""
     started = time.monotonic()
-    graded = Graded(grader="otter", all_or_nothing=frozenset(q.name for q in bundle.questions if q.all_or_nothing))
+    graded = Graded(grader="otter", all_or_nothing=bundle.all_or_nothing)
     graded.staff_notes.append("graded by otter's own grading inside the sandbox (tests ran in the "
                               f"student's process): {'; '.join(reasons)[:500]}")
     staging = _stage(bundle, notebook)

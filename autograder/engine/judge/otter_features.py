@@ -11,7 +11,7 @@ otter feature                 grader      why
 exception-format tests        engine      tests run in the judge, student code in the sandbox
 ``points`` (total or list),   engine      read by otter's own test-file loader
 per-case points, ``hidden``
-``all_or_nothing``            engine      :meth:`bundle.Question.score` applies otter's rule
+``all_or_nothing``            engine      :meth:`outcome.Graded.score` applies otter's rule
 ``seed``, ``seed_variable``   engine      the sandbox seeds before every cell as otter does
 ``points_possible``,          engine      the total is computed by otter's formula
 ``score_threshold``                       (:func:`bundle.total_from_config`)
