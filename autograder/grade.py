@@ -28,6 +28,7 @@ import concurrent.futures as futures
 import multiprocessing
 import multiprocessing.forkserver
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -40,7 +41,7 @@ _worker: dict = {}
 
 
 def _start_worker(bundle_folder: str, limits: Limits, server_address: str) -> None:
-    """Set up one judge process (forked from a parent that preloaded :mod:`warm_judge`)."""
+    """Set up one judge process (forked from a parent that preloaded :mod:`judges_parent`)."""
     from multiprocessing.util import Finalize
 
     from autograder.engine.judge import warm_judge  # noqa: F401 - torch, the checks; in memory when preloaded
@@ -48,6 +49,7 @@ def _start_worker(bundle_folder: str, limits: Limits, server_address: str) -> No
     from autograder.engine.jail.launch import lease_slot
     from autograder.engine.jail.client import ForkServer
 
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends a judge at once; the coordinator reports it
     _worker["slot"], _worker["slot_lock"] = lease_slot()
     _worker["server"] = ForkServer(address=server_address)
     Finalize(None, _worker["server"].close, exitpriority=10)  # forked workers skip atexit
@@ -92,7 +94,7 @@ def grade_folder(zip_path: Path, submissions_dir: Path, out_dir: Path, jobs: int
     try:
         server = ForkServerProcess(sandbox_preload(folder))  # one warm sandbox worker for all jobs
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["autograder.engine.judge.warm_judge"])
+        context.set_forkserver_preload(["autograder.engine.judge.judges_parent"])
         multiprocessing.forkserver.ensure_running()  # the judges' parent warms up while the bundle loads
         bundle = load_bundle_folder(folder)
         submissions = intake.collect(submissions_dir)
@@ -101,18 +103,27 @@ def grade_folder(zip_path: Path, submissions_dir: Path, out_dir: Path, jobs: int
                                          initargs=(str(bundle.folder), limits, server.address)) as pool:
             pending = {pool.submit(_grade_one, s.identifier, str(s.path), s.submitters, str(out_dir)): s
                        for s in submissions}
-            for done, future in enumerate(futures.as_completed(pending), 1):
-                submission = pending[future]
-                try:
-                    graded = future.result()
-                except Exception as exc:  # noqa: BLE001 - a judge process died: still a row
-                    graded = Graded(status="failed", message=f"the grader failed on this submission ({type(exc).__name__})")
-                    report.write_submission(out_dir, submission.identifier, graded, bundle)
-                rows.append((submission.identifier, submission.submitters, graded))
-                total = bundle.total_score({q.name: graded.score(q.name) for q in bundle.questions})
-                print(f"[{done}/{len(submissions)}] {submission.identifier}: {graded.status}, "
-                      f"{total:g}/{bundle.total_possible:g} ({graded.seconds:.1f} s)",
-                      file=progress, flush=True)
+            try:
+                for done, future in enumerate(futures.as_completed(pending), 1):
+                    submission = pending[future]
+                    try:
+                        graded = future.result()
+                    except Exception as exc:  # noqa: BLE001 - a judge process died: still a row
+                        graded = Graded(status="failed", message=f"the grader failed on this submission ({type(exc).__name__})")
+                        report.write_submission(out_dir, submission.identifier, graded, bundle)
+                    rows.append((submission.identifier, submission.submitters, graded))
+                    total = bundle.total_score({q.name: graded.score(q.name) for q in bundle.questions})
+                    print(f"[{done}/{len(submissions)}] {submission.identifier}: {graded.status}, "
+                          f"{total:g}/{bundle.total_possible:g} ({graded.seconds:.1f} s)",
+                          file=progress, flush=True)
+            except BaseException:
+                # Interrupted (Ctrl-C, SIGTERM) or failed: end every sandbox now, so each judge's
+                # submission ends at once instead of running to its time limit, and grade no more.
+                server.close()
+                pool.shutdown(cancel_futures=True)
+                print(f"stopped after {len(rows)} of {len(submissions)} submissions: no gradebook written; "
+                      f"results/ in {out_dir} holds the submissions graded so far", file=progress, flush=True)
+                raise
         (out_dir / "gradebook.csv").write_text(report.gradebook_csv(rows, bundle))
     finally:
         if server is not None:
@@ -135,10 +146,17 @@ def main(argv: list[str] | None = None) -> None:
     out = args.out or Path("graded") / Path(args.assignment).stem
     from autograder.engine.judge.bundle import BundleRefused
 
+    signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM stops grading as Ctrl-C does
     try:
         grade_folder(zip_path, args.submissions, out, args.jobs)
     except BundleRefused as refused:
         raise SystemExit(f"refused: {zip_path.name}: {refused}") from None
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

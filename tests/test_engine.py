@@ -28,6 +28,7 @@ import pytest
 from autograder.engine.jail.client import ForkServer
 from autograder.engine.jail.confine import SANDBOX_UID_BASE
 from autograder.engine.jail.launch import REPO_ROOT, ForkServerProcess, lease_slot
+from autograder.engine.jail.reap import processes_of
 from autograder.engine.judge.bundle import load_bundle
 from autograder.engine.judge.remote import RemoteNamespace
 from autograder.engine.protocol import messages
@@ -105,12 +106,13 @@ def test_judges_share_one_fork_server_and_a_vanished_judge_takes_its_sandbox_alo
         judge_a, judge_b = ForkServer(address=process.address), ForkServer(address=process.address)
         sandbox_a = judge_a.open(slot_a, staging, [], Limits(), [], {})
         sandbox_b = judge_b.open(slot_b, staging, [], Limits(), [], {})
+        assert processes_of(SANDBOX_UID_BASE + slot_a)
         judge_a.control.close()  # judge A is gone
         for _ in range(500):
-            if not Path(f"/proc/{sandbox_a.pid}").exists():
+            if not processes_of(SANDBOX_UID_BASE + slot_a):
                 break
             __import__("time").sleep(0.01)
-        gone = not Path(f"/proc/{sandbox_a.pid}").exists()
+        gone = not processes_of(SANDBOX_UID_BASE + slot_a)
         reply, _ = sandbox_b.request(messages.Cell("x = 6 * 7", 0))
         answer = RemoteNamespace(sandbox_b, {}).get("x")
         sandbox_b.close()

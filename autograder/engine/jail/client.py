@@ -12,6 +12,7 @@ decoded by :mod:`autograder.engine.protocol.codec` (data only) and checked by th
 from __future__ import annotations
 
 import json
+import os
 import socket
 import time
 from pathlib import Path
@@ -63,13 +64,18 @@ class ForkServer:
         """A confined child serving the engine's protocol (:mod:`autograder.engine.sandbox.runtime`), or, with
         ``runtime="otter"``, otter's own grading (:mod:`autograder.engine.sandbox.otter_runtime`)."""
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        folder = os.open(staging, os.O_RDONLY | os.O_DIRECTORY)  # reaches a fork server that cannot see the path
         try:
             reply = self._request(messages.Spawn(slot, str(staging), list(hidden), limits.as_dict(), runtime,
                                                  list(given_modules), dict(model_classes or {})),
-                                  [theirs.fileno()])
+                                  [theirs.fileno(), folder])
         finally:
             theirs.close()
-        sandbox = Sandbox(self, slot, mine, reply["pid"], limits)
+            os.close(folder)
+        if "pid" not in reply:  # its number is the fork server's (in a private view, not this process's)
+            mine.close()
+            raise RuntimeError("the grading fork server did not start a sandbox")
+        sandbox = Sandbox(self, slot, mine, limits)
         sandbox.greet()
         return sandbox
 
@@ -95,8 +101,8 @@ class ForkServer:
 class Sandbox:
     """One confined child process serving one submission."""
 
-    def __init__(self, server: ForkServer, slot: int, sock: socket.socket, pid: int, limits: Limits):
-        self.server, self.slot, self.sock, self.pid, self.limits = server, slot, sock, pid, limits
+    def __init__(self, server: ForkServer, slot: int, sock: socket.socket, limits: Limits):
+        self.server, self.slot, self.sock, self.limits = server, slot, sock, limits
         self.dead: str | None = None
         self.cause = CRASH  # why it is dead, once it is
         self.deadline: float | None = None  # monotonic time by which the current question must end

@@ -9,8 +9,9 @@ Runs in the child as root (when the grader is root), in this order:
    the extracted bundle) are covered by empty read-only tmpfs mounts, and ``/tmp``,
    ``/var/tmp``, ``/dev/shm`` by small private tmpfs mounts (nothing persists, nothing is shared
    with another submission);
-3. the scratch folder: the support files (given code, data) copied from the staging folder into
-   a fresh folder the sandbox user owns, which becomes the working directory;
+3. the scratch folder: the support files (given code, data) copied from the staging folder (read
+   through a descriptor the judge passed: in the private file view of :mod:`view` its path does
+   not exist) into a fresh folder the sandbox user owns, which becomes the working directory;
 4. resource limits: the slot's cgroups (v1 ``cpu`` and ``memory`` controllers) cap the whole
    sandbox, every process it starts included, at ``Limits.cpus`` CPUs and ``Limits.memory_bytes``
    of memory (so a process bomb cannot starve the submission graded next to it, nor a memory
@@ -20,7 +21,8 @@ Runs in the child as root (when the grader is root), in this order:
    reduced to :data:`SAFE_ENVIRONMENT`;
 6. the user switch: no supplementary groups, gid and uid of the slot's unprivileged user
    (``SANDBOX_UID_BASE + slot``, a uid nothing else uses, so "kill every process of that uid"
-   kills exactly what the submission started), and ``PR_SET_NO_NEW_PRIVS``.
+   kills exactly what the submission started), ``PR_SET_NO_NEW_PRIVS``, and the parent-death
+   signal (asked for after the switch, which clears it): the fork server ends, the sandbox ends.
 
 A step the system does not allow (no root, no namespaces in a container) is skipped and named
 in the report, which the judge prints with the results: grading degrades, it does not fail.
@@ -32,6 +34,7 @@ import ctypes
 import fcntl
 import os
 import resource
+import signal
 import socket
 import stat
 import struct
@@ -59,7 +62,8 @@ class Confinement:
     """Where and as whom a child runs; filled in by the fork server."""
 
     slot: int
-    staging: str                    # support files to copy into the scratch folder
+    staging: str                    # support files to copy into the scratch folder: its path,
+    staging_fd: int                 # and an open descriptor of it (in a private view, the path is not there)
     hidden: list[str] = field(default_factory=list)
     limits: Limits = field(default_factory=Limits)
     loopback: bool = False          # bring the namespace's loopback up (a Jupyter kernel's sockets)
@@ -83,11 +87,15 @@ def _mount(source: str, target: str, fstype: str | None, flags: int, data: str |
                        ctypes.c_ulong(flags), data.encode() if data else None), f"mount {target}")
 
 
-def _read_tree(root: Path) -> dict[str, bytes]:
+def _read_tree(folder_fd: int) -> dict[str, bytes]:
+    """Every regular file under the folder open as ``folder_fd`` (symbolic links not followed),
+    by relative path; the working directory is left at "/"."""
+    os.fchdir(folder_fd)
     files = {}
-    for path in sorted(root.rglob("*")):
+    for path in sorted(Path(".").rglob("*")):
         if path.is_file() and not path.is_symlink():
-            files[str(path.relative_to(root))] = path.read_bytes()
+            files[str(path)] = path.read_bytes()
+    os.chdir("/")
     return files
 
 
@@ -172,14 +180,22 @@ def _join_cgroups(slot: int, limits: Limits) -> list[str]:
     return unavailable
 
 
+def die_with_parent(signum: int) -> None:
+    """Have the kernel send ``signum`` to this process when its parent ends. A change of user
+    clears this, so a sandbox asks again after its switch; a parent already gone: exit now."""
+    parent = os.getppid()
+    _libc.prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
 def confine(conf: Confinement, keep_fd: int) -> tuple[Path, list[str]]:
     """Apply every step above to the current (child) process; return the scratch folder and the
     list of steps that could not be applied."""
     degraded: list[str] = []
     root = os.geteuid() == 0
     os.setsid()
-    _libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)  # the fork server dies: so does the sandbox
-    files = _read_tree(Path(conf.staging))
+    files = _read_tree(conf.staging_fd)
     namespaces = False
     if root:
         try:
@@ -232,4 +248,5 @@ def confine(conf: Confinement, keep_fd: int) -> tuple[Path, list[str]]:
         os.setresgid(conf.uid, conf.uid, conf.uid)
         os.setresuid(conf.uid, conf.uid, conf.uid)
     _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    die_with_parent(signal.SIGKILL)  # the fork server ends: so does the sandbox
     return scratch, degraded

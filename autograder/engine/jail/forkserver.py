@@ -11,13 +11,19 @@ reference solutions, no tests), because every sandbox is a copy of its memory.
 Control messages are JSON, one per packet of a SOCK_SEQPACKET connection; on accepting a
 connection the server sends ``{"ready": true}``:
 
-``spawn``  with a socket descriptor attached (SCM_RIGHTS): fork a child that confines itself
+``spawn``  with two descriptors attached (SCM_RIGHTS), the sandbox's socket and its staging
+           folder (a path the server may not see in its private view): fork a child that confines itself
            (:func:`confine.confine`), greets the judge on that socket with the list of degraded
            steps, and serves it (:mod:`autograder.engine.sandbox.runtime`; with ``"runtime": "otter"``,
            :mod:`autograder.engine.sandbox.otter_runtime`, which runs otter's own grading) → ``{"pid": ...}``
 ``kill``   kill every process of the slot's sandbox user (repeatedly, until none is left; without
            a user switch, the child's session), reap the child → ``{"status": ...}``
 ``bye``    close this connection (a connection that closes also kills the sandboxes it spawned)
+
+However serving ends (standard input closes, SIGTERM, SIGHUP, SIGINT, the parent-death signal
+when the grading process dies, an error), every sandbox is killed first. The server runs in a
+session of its own (:class:`launch.ForkServerProcess`), in the private file view of :mod:`view`
+where the host allows it.
 
 Torch runs single-threaded here and in every child: forking after a thread pool started is
 unsafe, and one thread per submission is also the best throughput on a small machine.
@@ -47,6 +53,8 @@ import torch  # noqa: E402
 torch.set_num_threads(1)
 
 from autograder.engine.jail import confine as confinement  # noqa: E402
+from autograder.engine.jail import reap  # noqa: E402
+from autograder.engine.jail.view import VIEW_NOTE  # noqa: E402
 from autograder.engine.jail.warm_up import warm_up_torch  # noqa: E402
 from autograder.engine.protocol import messages, wire  # noqa: E402
 from autograder.engine.protocol.limits import Limits  # noqa: E402
@@ -69,65 +77,6 @@ def preload(modules: list[str]) -> None:
         warm_up_torch()
 
 
-def _alive(pid: str) -> bool:
-    """Not a zombie (a zombie has exited; only its parent's wait removes the entry)."""
-    with open(f"/proc/{pid}/stat") as handle:
-        return handle.read().rsplit(")", 1)[-1].split()[0] != "Z"
-
-
-def _processes_of(uid: int) -> list[int]:
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if os.stat(f"/proc/{entry}").st_uid == uid and _alive(entry):
-                    pids.append(int(entry))
-            except OSError:
-                continue
-    return pids
-
-
-def _processes_in_session(sid: int) -> list[int]:
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if os.getsid(int(entry)) == sid:
-                    pids.append(int(entry))
-            except OSError:
-                continue
-    return pids
-
-
-def kill_uid(uid: int) -> None:
-    """SIGKILL every process of ``uid``: a helper that becomes ``uid`` and calls kill(-1)."""
-    for _ in range(50):
-        if not _processes_of(uid):
-            return
-        helper = os.fork()
-        if helper == 0:
-            try:
-                os.setresuid(uid, uid, uid)
-                os.kill(-1, signal.SIGKILL)
-            finally:
-                os._exit(0)
-        os.waitpid(helper, 0)
-        time.sleep(0.01)
-
-
-def kill_session(sid: int) -> None:
-    for _ in range(50):
-        pids = [p for p in _processes_in_session(sid) if p != os.getpid()]
-        if not pids:
-            return
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        time.sleep(0.01)
-
-
 def _reap(pid: int, timeout: float = 5.0) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -143,11 +92,13 @@ def _reap(pid: int, timeout: float = 5.0) -> str:
     return "not reaped"
 
 
-def _child(conf: confinement.Confinement, fd: int, spawn: messages.Spawn, server_sockets: list[socket.socket]) -> None:
+def _child(conf: confinement.Confinement, fd: int, spawn: messages.Spawn, server_sockets: list[socket.socket],
+           notes: list[str]) -> None:
     try:
         for sock in server_sockets:  # nothing of the server's reaches the sandbox
             sock.close()
         scratch, degraded = confinement.confine(conf, fd)
+        degraded = [*notes, *degraded]
         sys.path.insert(0, str(scratch))
         sock = socket.socket(fileno=fd)
         wire.send(sock, {"hello": True, "degraded": degraded, "uid": os.geteuid()})
@@ -172,28 +123,29 @@ def _send(control: socket.socket, reply: dict) -> bool:
 class Server:
     """The connections of the judges and the sandboxes each of them spawned."""
 
-    def __init__(self, listener: socket.socket):
-        self.listener = listener
+    def __init__(self, listener: socket.socket, notes: list[str]):
+        self.listener, self.notes = listener, notes  # notes: what every sandbox reports as degraded
         self.connections: list[socket.socket] = []
         self.children: dict[int, tuple[int, socket.socket]] = {}  # slot -> (pid, its judge's connection)
 
-    def spawn(self, control: socket.socket, spawn: messages.Spawn, fd: int) -> dict:
-        conf = confinement.Confinement(spawn.slot, spawn.staging, spawn.hidden, Limits(**spawn.limits),
-                                       loopback=spawn.runtime == "otter")
+    def spawn(self, control: socket.socket, spawn: messages.Spawn, fd: int, staging_fd: int) -> dict:
+        conf = confinement.Confinement(spawn.slot, spawn.staging, staging_fd, spawn.hidden,
+                                       Limits(**spawn.limits), loopback=spawn.runtime == "otter")
         pid = os.fork()
         if pid == 0:
-            _child(conf, fd, spawn, [self.listener, *self.connections])
+            _child(conf, fd, spawn, [self.listener, *self.connections], self.notes)
         os.close(fd)
+        os.close(staging_fd)
         self.children[conf.slot] = (pid, control)
         return {"pid": pid}
 
     def kill(self, slot: int) -> dict:
         pid = self.children.pop(slot, (None, None))[0]
         if os.geteuid() == 0:
-            kill_uid(confinement.SANDBOX_UID_BASE + slot)
+            reap.kill_uid(confinement.SANDBOX_UID_BASE + slot)
         if pid is not None:
             if os.geteuid() != 0:
-                kill_session(pid)
+                reap.kill_session(pid)
             try:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
@@ -203,12 +155,12 @@ class Server:
     def handle(self, control: socket.socket) -> bool:
         """Serve one message of a judge; False when its connection is done."""
         try:
-            msg, fds, _, _ = socket.recv_fds(control, 1 << 16, 1)
+            msg, fds, _, _ = socket.recv_fds(control, 1 << 16, 2)
         except OSError:
             return False
         message = messages.request(json.loads(msg)) if msg else messages.Bye()
-        if isinstance(message, messages.Spawn) and fds:
-            return _send(control, self.spawn(control, message, fds[0]))
+        if isinstance(message, messages.Spawn) and len(fds) == 2:  # the sandbox's socket, its staging folder
+            return _send(control, self.spawn(control, message, *fds))
         for fd in fds:
             os.close(fd)
         return isinstance(message, messages.Kill) and _send(control, self.kill(message.slot))
@@ -220,17 +172,25 @@ class Server:
         control.close()
 
 
-def serve(listener: socket.socket) -> None:
-    """Accept judges and serve their requests until standard input closes."""
-    server = Server(listener)
+def serve(listener: socket.socket, notes: list[str]) -> None:
+    """Accept judges and serve their requests until standard input closes; however this ends
+    (that, a signal, an error), kill every sandbox first."""
+    server = Server(listener, notes)
     selector = selectors.DefaultSelector()
     selector.register(listener, selectors.EVENT_READ, "accept")
     selector.register(0, selectors.EVENT_READ, "parent")
+    try:
+        _serve(server, selector)
+    finally:
+        for control in list(server.connections):
+            server.drop(control)
+
+
+def _serve(server: Server, selector: selectors.BaseSelector) -> None:
+    listener = server.listener
     while True:
         for key, _ in selector.select():
             if key.data == "parent":
-                for control in list(server.connections):
-                    server.drop(control)
                 return
             if key.data == "accept":
                 control, _ = listener.accept()
@@ -244,9 +204,19 @@ def serve(listener: socket.socket) -> None:
                 server.drop(key.fileobj)
 
 
+def _exit_on_signal(signum, frame) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
+    """Serve until the grading process is gone: its pipe on standard input closes, or (when it is
+    killed) the parent-death signal arrives; SIGTERM, SIGHUP and SIGINT end serving the same way."""
+    for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(signum, _exit_on_signal)
+    confinement.die_with_parent(signal.SIGTERM)
     preload(sys.argv[2:])
-    serve(socket.socket(fileno=int(sys.argv[1])))
+    notes = [os.environ[VIEW_NOTE]] if os.environ.get(VIEW_NOTE) else []
+    serve(socket.socket(fileno=int(sys.argv[1])), notes)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from autograder.engine.jail import reap
+from autograder.engine.jail.view import VIEW_NOTE, private_view
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
 SLOT_LOCKS = Path(tempfile.gettempdir()) / "autograder-sandbox-slots"
@@ -28,16 +31,20 @@ def lease_slot() -> tuple[int, int]:
 
     The slot's sandbox uid is killed wholesale (``kill(-1)`` as that uid) after every submission,
     so two graders must never share one: each holds an exclusive ``flock`` on its slot's lock
-    file (in a root-only folder) for as long as it keeps the descriptor open.
+    file (in a root-only folder) for as long as it keeps the descriptor open. A slot no one holds
+    has no live sandbox, so any process of its uid is a leftover of a killed run: it is killed
+    before the slot is handed out.
     """
     SLOT_LOCKS.mkdir(mode=0o700, exist_ok=True)
     for slot in range(MAX_SLOTS):
         fd = os.open(SLOT_LOCKS / f"slot-{slot}", os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return slot, fd
         except BlockingIOError:
             os.close(fd)
+            continue
+        reap.sweep_slot(slot)  # what a killed run may have left in this slot
+        return slot, fd
     raise RuntimeError("every sandbox slot on this machine is in use")
 
 
@@ -45,8 +52,12 @@ class ForkServerProcess:
     """The warm worker process (:mod:`forkserver`), shared by every judge of a grading run.
 
     It listens on a Unix socket in a fresh folder only this user can enter, and exits when
-    :meth:`close` (or this process's death) closes the pipe on its standard input. Construction
-    only starts it: judges may connect at once, their first request waits until it is ready."""
+    :meth:`close` (or this process's death) closes the pipe on its standard input; it runs in a
+    session of its own, so a signal to this process's group (Ctrl-C, ``timeout``, a killed
+    terminal) reaches it only as that pipe closing, and it kills every sandbox before it exits. It
+    runs in the private file view of :mod:`view` where the host allows one (whose PID namespace
+    ends with this process, whatever kills it). Construction only starts it: judges may connect
+    at once, their first request waits until it is ready."""
 
     def __init__(self, preload: list[str] = (), python: str = sys.executable):
         self.folder = tempfile.mkdtemp(prefix="autograder-forkserver-")  # mode 0700
@@ -56,9 +67,11 @@ class ForkServerProcess:
             listener.bind(self.address)
             listener.listen(MAX_SLOTS)
             env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])))
+            wrapper = private_view(REPO_ROOT)
+            env[VIEW_NOTE] = wrapper.degraded or ""
             self.process = subprocess.Popen(
-                [python, "-m", "autograder.engine.jail.forkserver", str(listener.fileno()), *preload],
-                pass_fds=[listener.fileno()], env=env, cwd="/", stdin=subprocess.PIPE)
+                [*wrapper.prefix, python, "-m", "autograder.engine.jail.forkserver", str(listener.fileno()), *preload],
+                pass_fds=[listener.fileno()], env=env, cwd="/", stdin=subprocess.PIPE, start_new_session=True)
         finally:
             listener.close()
 

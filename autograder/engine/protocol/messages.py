@@ -23,7 +23,7 @@ To otter's grading in a sandbox (:mod:`autograder.engine.sandbox.otter_runtime`)
 ``{"cases": [[test file name, case index, passed], ...]}`` or ``{"error": type}``; ``Bye``.
 
 To the fork server (:mod:`autograder.engine.jail.forkserver`, JSON packets): ``Spawn`` (with the
-sandbox's socket attached) → ``{"pid"}``; ``Kill`` → ``{"status"}``; ``Bye``.
+sandbox's socket and its staging folder attached) → ``{"pid"}``; ``Kill`` → ``{"status"}``; ``Bye``.
 """
 
 from __future__ import annotations
