@@ -27,6 +27,7 @@ import nbformat
 import yaml
 
 from . import otter_cli
+from .closure import import_closure
 from .experiment_cells import announce, dependency_problems
 from .inject import fill_notebook
 from .leaks import Secret, find_leaks, function_secrets, hidden_test_secrets
@@ -36,11 +37,12 @@ from .zips import read_texts, rezip, zip_folder
 
 DIST = REPO_ROOT / "dist"
 WORK = REPO_ROOT / "build"
-GRADING_PACKAGES = ("solutions", "autograder/checks", "autograder/engine",
-                    *(f"autograder/engine/{side}" for side in ("judge", "jail", "sandbox", "protocol", "shared")))
+# every grading package's modules, each topic's: none may leak into any student zip
+SECRET_PACKAGES = ("solutions", "autograder/checks", "autograder/engine",
+                   *(f"autograder/engine/{side}" for side in ("judge", "jail", "sandbox", "protocol", "shared")))
+ENGINE = "autograder/engine"  # every bundle ships all of it
 OTTER_RUN_LINE = "python /autograder/source/run_otter.py"
 ENGINE_RUN_LINE = "cd /autograder/source/files && python -m autograder.engine.gradescope /autograder"
-GRADING_DATA = ("*.pt",)  # data files the grading code loads from next to its module (checkpoints)
 CONFIG_MARKER = "# ASSIGNMENT CONFIG"
 
 
@@ -66,17 +68,34 @@ def _bundle_requirements() -> str:
     return "\n".join(p for p in pins if not p.startswith(skip)) + "\n"
 
 
-def _copy_grading_packages(stage: Path, repo_root: Path) -> None:
-    """Grading code keeps its package paths in the bundle, so imports match the repository's;
-    data files matching GRADING_DATA (checkpoints its code loads) travel with it."""
-    for package in GRADING_PACKAGES:
-        for pattern in ("*.py", *GRADING_DATA):
-            for source in sorted((repo_root / package).glob(pattern)):
-                target = stage / package / source.name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(source, target)
-    for parent in {Path(p).parts[0] for p in GRADING_PACKAGES}:
-        (stage / parent / "__init__.py").touch()
+def _test_cell_sources(notebook: nbformat.NotebookNode) -> list[str]:
+    """The code of the master's test cells (between raw ``# BEGIN TESTS`` / ``# END TESTS``)."""
+    sources, inside = [], False
+    for cell in notebook.cells:
+        if cell.cell_type == "raw" and cell.source.strip().upper() in ("# BEGIN TESTS", "# END TESTS"):
+            inside = cell.source.strip().upper() == "# BEGIN TESTS"
+        elif inside and cell.cell_type == "code":
+            sources.append(cell.source)
+    return sources
+
+
+def grading_files(manifest: Manifest, repo_root: Path = REPO_ROOT) -> list[Path]:
+    """What grading this assignment imports (:mod:`autograder.closure`): the engine, the modules
+    the master's test cells import (its checks), the reference module and the given code, with
+    everything they import, their packages and their checkpoints; no other topic's file."""
+    notebook = nbformat.read(manifest.master, as_version=4)
+    roots = [*sorted((repo_root / ENGINE).rglob("*.py")), manifest.reference,
+             *(p for p in manifest.ship if p.suffix == ".py")]
+    return import_closure(repo_root, roots, _test_cell_sources(notebook))
+
+
+def _copy_grading_files(manifest: Manifest, stage: Path, repo_root: Path) -> None:
+    """Grading code keeps its package paths in the bundle, so imports match the repository's."""
+    root = repo_root.resolve()
+    for source in grading_files(manifest, repo_root):
+        target = stage / source.relative_to(root)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
 
 
 def _configure(notebook: nbformat.NotebookNode, manifest: Manifest) -> None:
@@ -103,7 +122,7 @@ def stage_assignment(manifest: Manifest, stage: Path, repo_root: Path = REPO_ROO
     )
     for shipped in manifest.ship:
         shutil.copy2(shipped, stage / shipped.name)
-    _copy_grading_packages(stage, repo_root)
+    _copy_grading_files(manifest, stage, repo_root)
     (stage / "requirements.txt").write_text(_bundle_requirements())
     master = stage / manifest.master.name
     notebook = nbformat.read(master, as_version=4)
@@ -164,7 +183,7 @@ def _secrets(autograder_zip: Path, repo_root: Path) -> list[Secret]:
     given_code = {"given code": "\n".join(path.read_text() for path in sorted(every_ship)
                                          if path.suffix == ".py")}  # not the shipped data
     secrets = []
-    for package in GRADING_PACKAGES:
+    for package in SECRET_PACKAGES:
         for module in sorted((repo_root / package).glob("*.py")):
             if module.resolve() in every_ship:
                 continue
