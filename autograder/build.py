@@ -41,8 +41,9 @@ WORK = REPO_ROOT / "build"
 SECRET_PACKAGES = ("solutions", "autograder/checks", "autograder/engine",
                    *(f"autograder/engine/{side}" for side in ("judge", "jail", "sandbox", "protocol", "shared")))
 ENGINE = "autograder/engine"  # every bundle ships all of it
-OTTER_RUN_LINE = "python /autograder/source/run_otter.py"
-ENGINE_RUN_LINE = "cd /autograder/source/files && python -m autograder.engine.gradescope /autograder"
+BUNDLE_SCRIPTS = Path(__file__).parent / "bundle_scripts"  # Gradescope's setup.sh and run_autograder
+CPU_TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
+BUILD_ONLY = ("pytest", "jupytext", "nbclient", "nbformat", "ipykernel")  # or otter-grader brings them
 CONFIG_MARKER = "# ASSIGNMENT CONFIG"
 
 
@@ -60,12 +61,16 @@ class Bundle:
 
 
 def _bundle_requirements() -> str:
-    """The grading image's pins: ours, from pyproject.toml, less what only building needs."""
+    """The grading image's pip requirements: our pins from pyproject.toml, less what only
+    building needs, with torch's CPU build (its ``+cpu`` local version from torch's CPU index:
+    PyPI's torch is the CUDA build and pulls the nvidia-* packages). otter-grader[grading] stays:
+    the engine reads test files with otter's loader. The build sets ``overwrite_requirements``,
+    so these are the environment's whole pip list (otter would add its ``plugins`` extra)."""
     import tomllib
 
     pins = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    skip = ("otter-grader", "pytest", "jupytext", "nbclient", "nbformat", "ipykernel")
-    return "\n".join(p for p in pins if not p.startswith(skip)) + "\n"
+    kept = [f"{p}+cpu" if p.startswith("torch==") else p for p in pins if not p.startswith(BUILD_ONLY)]
+    return "\n".join([f"--extra-index-url {CPU_TORCH_INDEX}", *kept]) + "\n"
 
 
 def _test_cell_sources(notebook: nbformat.NotebookNode) -> list[str]:
@@ -106,6 +111,7 @@ def _configure(notebook: nbformat.NotebookNode, manifest: Manifest) -> None:
     config = yaml.safe_load(cells[0].source) or {}
     config.setdefault("name", manifest.name)
     config["requirements"] = "requirements.txt"
+    config["overwrite_requirements"] = True
     config["python_version"] = "3.11"
     config["files"] = sorted(set(config.get("files", [])) | {p.name for p in manifest.ship})
     config["autograder_files"] = sorted(set(config.get("autograder_files", [])) | {"solutions", "autograder"})
@@ -146,15 +152,13 @@ def _stable_cell_ids(path: Path) -> None:
     nbformat.write(notebook, path)
 
 
-def _engine_run_autograder(name: str, data: bytes) -> bytes:
-    """Gradescope's ``run_autograder`` runs the grading engine instead of otter's in-kernel
-    grading (``otter run`` does not use this script, so it keeps grading the otter way)."""
-    if name != "run_autograder":
-        return data
-    text = data.decode()
-    if OTTER_RUN_LINE not in text:
-        raise BuildError("otter's run_autograder changed: cannot point it at the grading engine")
-    return text.replace(OTTER_RUN_LINE, ENGINE_RUN_LINE).encode()
+def _gradescope_scripts(name: str, data: bytes) -> bytes:
+    """Gradescope's ``setup.sh`` and ``run_autograder`` are ours (``bundle_scripts/``): the
+    setup installs only what the engine needs, and each run grades with the engine instead of
+    otter's in-kernel grading (``otter run`` uses neither, so it keeps grading the otter way)."""
+    if name in ("setup.sh", "run_autograder"):
+        return (BUNDLE_SCRIPTS / name).read_bytes()
+    return data
 
 
 def _collect(manifest: Manifest, otter_out: Path, dist: Path) -> Bundle:
@@ -164,7 +168,7 @@ def _collect(manifest: Manifest, otter_out: Path, dist: Path) -> Bundle:
     zips = sorted((otter_out / "autograder").glob("*-autograder_*.zip"))
     if len(zips) != 1:
         raise BuildError(f"{manifest.name}: otter assign wrote {len(zips)} autograder zips")
-    autograder_zip = rezip(zips[0], dist / "autograder.zip", replace=_engine_run_autograder)
+    autograder_zip = rezip(zips[0], dist / "autograder.zip", replace=_gradescope_scripts)
     student_zip = zip_folder(otter_out / "student", dist / "student.zip")
     solution = dist / "solution.ipynb"
     shutil.copy2(otter_out / "autograder" / manifest.master.name, solution)
