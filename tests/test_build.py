@@ -1,4 +1,5 @@
-"""The build step on a toy assignment: it ships sound bundles and refuses unsound ones."""
+"""The build step on a toy assignment: it ships sound bundles and refuses unsound ones; and what
+the built dist/ bundles hold: their own topic's grading files only, torch's CPU build, our scripts."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import yaml
 
-from autograder.build import DIST, BuildError, build_assignment
+from autograder.build import BUNDLE_SCRIPTS, CPU_TORCH_INDEX, DIST, BuildError, build_assignment
 from autograder.manifest import REPO_ROOT, discover, load_manifest
 from tests.toy_assignment import HIDDEN_TEST, write_toy_repo
 
@@ -133,3 +135,18 @@ def test_built_zips_hold_no_other_topics_file(manifest):
     assert engine <= set(names), "the bundle lacks part of the grading engine"
     with zipfile.ZipFile(student_zip) as zf:
         assert sorted(zf.namelist()) == sorted({manifest.master.name, *(p.name for p in manifest.ship)})
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("manifest", MANIFESTS, ids=[m.name for m in MANIFESTS])
+def test_built_bundle_installs_cpu_torch_with_our_scripts(manifest):
+    """Gradescope's environment: torch's CPU build from its CPU index, otter's grading extra, no
+    nvidia-* pin; setup.sh and run_autograder are the repository's (bundle_scripts/)."""
+    autograder_zip, _ = _built(manifest)
+    with zipfile.ZipFile(autograder_zip) as zf:
+        environment = yaml.safe_load(zf.read("environment.yml"))
+        scripts = {name: zf.read(name) for name in ("setup.sh", "run_autograder")}
+    pip = next(d["pip"] for d in environment["dependencies"] if isinstance(d, dict))
+    assert {f"--extra-index-url {CPU_TORCH_INDEX}", "torch==2.13.0+cpu", "otter-grader[grading]==7.0.0"} <= set(pip)
+    assert not [p for p in pip if p.startswith("nvidia")]
+    assert scripts == {name: (BUNDLE_SCRIPTS / name).read_bytes() for name in scripts}
