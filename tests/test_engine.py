@@ -253,31 +253,6 @@ def test_the_bundle_tests_are_the_ones_otter_runs_and_sandboxes_get_only_student
         bundle.close()
 
 
-def test_the_gradescope_entry_point_grades_an_upload(tmp_path):
-    """Gradescope's layout, built by hand: run_autograder's command on the extracted bundle."""
-    import json
-    import subprocess
-    import sys
-
-    manifest = next(m for m in MANIFESTS if m.name == "maml-es")
-    root = tmp_path / "autograder"
-    (root / "submission").mkdir(parents=True)
-    with zipfile.ZipFile(_bundle(manifest)) as zf:
-        zf.extractall(root / "source")
-        run_autograder = zf.read("run_autograder").decode()
-    assert "autograder.engine.gradescope" in run_autograder
-    solution = nbformat.read(DIST / manifest.name / "solution.ipynb", as_version=4)
-    nbformat.write(solution, root / "submission" / manifest.master.name)
-    done = subprocess.run([sys.executable, "-m", "autograder.engine.gradescope", str(root)],
-                          cwd=root / "source" / "files", capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
-    results = json.loads((root / "results" / "results.json").read_text())
-    points = question_points(_bundle(manifest))
-    assert {t["name"]: t["score"] for t in results["tests"] if "max_score" in t} == \
-        {q: p.total for q, p in points.items()}
-    assert oct((root / "source").stat().st_mode & 0o777) == "0o700"
-
-
 CAPS_PROBE = r'''
 import resource, subprocess, sys
 def spawn(code, count):

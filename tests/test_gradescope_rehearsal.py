@@ -9,7 +9,8 @@ checkout's. The solution of every assignment earns every point; on metalearning 
 none, a ``grader.export()`` zip of the solution every point, and a hostile submission that
 prints every hidden test it can find none. No line of a hidden test shows in any field students
 may see, the engine's start and report fit the margin its budget leaves to Gradescope's
-timeout, and a run cut off before Python reports leaves the script's provisional row.
+timeout, the bundle and results folders end up root's alone (when run as root, as there), and a
+run cut off before Python reports leaves the script's provisional row.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from autograder.build import BUNDLE_SCRIPTS, DIST, build_assignment
 from autograder.engine.gradescope import START_AND_REPORT_SECONDS
 from autograder.fixtures import load_fixtures, materialize
 from autograder.leaks import hidden_test_secrets
-from autograder.manifest import discover
+from autograder.manifest import REPO_ROOT, discover
 from autograder.scores import question_points
 from autograder.zips import read_texts
 
@@ -126,6 +127,8 @@ def _graded(rehearsal: Rehearsal, submission: Path) -> dict:
     leaked = [line for line in rehearsal.hidden_lines() if line in student_visible(results, stdout)]
     assert leaked == [], f"hidden test lines students can see: {leaked}"
     assert seconds - results["execution_time"] < START_AND_REPORT_SECONDS, "starting and reporting took too long"
+    if os.geteuid() == 0:  # as on Gradescope: the bundle and the results are root's alone
+        assert {oct((rehearsal.root / f).stat().st_mode & 0o777) for f in ("source", "results")} == {"0o700"}
     return results
 
 
@@ -153,7 +156,7 @@ def test_stub_export_and_hostile_submission(rehearsals, tmp_path):
         zf.write(DIST / "metalearning" / "solution.ipynb", "metalearning.ipynb")
     assert _graded(rehearsal, export)["score"] == rehearsal.total
 
-    hostile = next(f for f in load_fixtures(Path("assignments/metalearning/hostile").resolve())
+    hostile = next(f for f in load_fixtures(REPO_ROOT / "assignments" / "metalearning" / "hostile")
                    if f.name == "read_hidden_tests")
     thief = tmp_path / "thief" / "metalearning.ipynb"
     thief.parent.mkdir()
