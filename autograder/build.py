@@ -27,6 +27,7 @@ import nbformat
 import yaml
 
 from . import otter_cli
+from .closure import import_closure
 from .experiment_cells import announce, dependency_problems
 from .inject import fill_notebook
 from .leaks import Secret, find_leaks, function_secrets, hidden_test_secrets
@@ -36,11 +37,13 @@ from .zips import read_texts, rezip, zip_folder
 
 DIST = REPO_ROOT / "dist"
 WORK = REPO_ROOT / "build"
-GRADING_PACKAGES = ("solutions", "autograder/checks", "autograder/engine",
-                    *(f"autograder/engine/{side}" for side in ("judge", "jail", "sandbox", "protocol", "shared")))
-OTTER_RUN_LINE = "python /autograder/source/run_otter.py"
-ENGINE_RUN_LINE = "cd /autograder/source/files && python -m autograder.engine.gradescope /autograder"
-GRADING_DATA = ("*.pt",)  # data files the grading code loads from next to its module (checkpoints)
+# every grading package's modules, each topic's: none may leak into any student zip
+SECRET_PACKAGES = ("solutions", "autograder/checks", "autograder/engine",
+                   *(f"autograder/engine/{side}" for side in ("judge", "jail", "sandbox", "protocol", "shared")))
+ENGINE = "autograder/engine"  # every bundle ships all of it
+BUNDLE_SCRIPTS = Path(__file__).parent / "bundle_scripts"  # Gradescope's setup.sh and run_autograder
+CPU_TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
+BUILD_ONLY = ("pytest", "jupytext", "nbclient", "nbformat", "ipykernel")  # or otter-grader brings them
 CONFIG_MARKER = "# ASSIGNMENT CONFIG"
 
 
@@ -58,25 +61,46 @@ class Bundle:
 
 
 def _bundle_requirements() -> str:
-    """The grading image's pins: ours, from pyproject.toml, less what only building needs."""
+    """The grading image's pip requirements: our pins from pyproject.toml, less what only
+    building needs, with torch's CPU build (its ``+cpu`` local version from torch's CPU index:
+    PyPI's torch is the CUDA build and pulls the nvidia-* packages). otter-grader[grading] stays:
+    the engine reads test files with otter's loader. The build sets ``overwrite_requirements``,
+    so these are the environment's whole pip list (otter would add its ``plugins`` extra)."""
     import tomllib
 
     pins = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    skip = ("otter-grader", "pytest", "jupytext", "nbclient", "nbformat", "ipykernel")
-    return "\n".join(p for p in pins if not p.startswith(skip)) + "\n"
+    kept = [f"{p}+cpu" if p.startswith("torch==") else p for p in pins if not p.startswith(BUILD_ONLY)]
+    return "\n".join([f"--extra-index-url {CPU_TORCH_INDEX}", *kept]) + "\n"
 
 
-def _copy_grading_packages(stage: Path, repo_root: Path) -> None:
-    """Grading code keeps its package paths in the bundle, so imports match the repository's;
-    data files matching GRADING_DATA (checkpoints its code loads) travel with it."""
-    for package in GRADING_PACKAGES:
-        for pattern in ("*.py", *GRADING_DATA):
-            for source in sorted((repo_root / package).glob(pattern)):
-                target = stage / package / source.name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(source, target)
-    for parent in {Path(p).parts[0] for p in GRADING_PACKAGES}:
-        (stage / parent / "__init__.py").touch()
+def _test_cell_sources(notebook: nbformat.NotebookNode) -> list[str]:
+    """The code of the master's test cells (between raw ``# BEGIN TESTS`` / ``# END TESTS``)."""
+    sources, inside = [], False
+    for cell in notebook.cells:
+        if cell.cell_type == "raw" and cell.source.strip().upper() in ("# BEGIN TESTS", "# END TESTS"):
+            inside = cell.source.strip().upper() == "# BEGIN TESTS"
+        elif inside and cell.cell_type == "code":
+            sources.append(cell.source)
+    return sources
+
+
+def grading_files(manifest: Manifest, repo_root: Path = REPO_ROOT) -> list[Path]:
+    """What grading this assignment imports (:mod:`autograder.closure`): the engine, the modules
+    the master's test cells import (its checks), the reference module and the given code, with
+    everything they import, their packages and their checkpoints; no other topic's file."""
+    notebook = nbformat.read(manifest.master, as_version=4)
+    roots = [*sorted((repo_root / ENGINE).rglob("*.py")), manifest.reference,
+             *(p for p in manifest.ship if p.suffix == ".py")]
+    return import_closure(repo_root, roots, _test_cell_sources(notebook))
+
+
+def _copy_grading_files(manifest: Manifest, stage: Path, repo_root: Path) -> None:
+    """Grading code keeps its package paths in the bundle, so imports match the repository's."""
+    root = repo_root.resolve()
+    for source in grading_files(manifest, repo_root):
+        target = stage / source.relative_to(root)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
 
 
 def _configure(notebook: nbformat.NotebookNode, manifest: Manifest) -> None:
@@ -87,6 +111,7 @@ def _configure(notebook: nbformat.NotebookNode, manifest: Manifest) -> None:
     config = yaml.safe_load(cells[0].source) or {}
     config.setdefault("name", manifest.name)
     config["requirements"] = "requirements.txt"
+    config["overwrite_requirements"] = True
     config["python_version"] = "3.11"
     config["files"] = sorted(set(config.get("files", [])) | {p.name for p in manifest.ship})
     config["autograder_files"] = sorted(set(config.get("autograder_files", [])) | {"solutions", "autograder"})
@@ -103,7 +128,7 @@ def stage_assignment(manifest: Manifest, stage: Path, repo_root: Path = REPO_ROO
     )
     for shipped in manifest.ship:
         shutil.copy2(shipped, stage / shipped.name)
-    _copy_grading_packages(stage, repo_root)
+    _copy_grading_files(manifest, stage, repo_root)
     (stage / "requirements.txt").write_text(_bundle_requirements())
     master = stage / manifest.master.name
     notebook = nbformat.read(master, as_version=4)
@@ -127,15 +152,13 @@ def _stable_cell_ids(path: Path) -> None:
     nbformat.write(notebook, path)
 
 
-def _engine_run_autograder(name: str, data: bytes) -> bytes:
-    """Gradescope's ``run_autograder`` runs the grading engine instead of otter's in-kernel
-    grading (``otter run`` does not use this script, so it keeps grading the otter way)."""
-    if name != "run_autograder":
-        return data
-    text = data.decode()
-    if OTTER_RUN_LINE not in text:
-        raise BuildError("otter's run_autograder changed: cannot point it at the grading engine")
-    return text.replace(OTTER_RUN_LINE, ENGINE_RUN_LINE).encode()
+def _gradescope_scripts(name: str, data: bytes) -> bytes:
+    """Gradescope's ``setup.sh`` and ``run_autograder`` are ours (``bundle_scripts/``): the
+    setup installs only what the engine needs, and each run grades with the engine instead of
+    otter's in-kernel grading (``otter run`` uses neither, so it keeps grading the otter way)."""
+    if name in ("setup.sh", "run_autograder"):
+        return (BUNDLE_SCRIPTS / name).read_bytes()
+    return data
 
 
 def _collect(manifest: Manifest, otter_out: Path, dist: Path) -> Bundle:
@@ -145,7 +168,7 @@ def _collect(manifest: Manifest, otter_out: Path, dist: Path) -> Bundle:
     zips = sorted((otter_out / "autograder").glob("*-autograder_*.zip"))
     if len(zips) != 1:
         raise BuildError(f"{manifest.name}: otter assign wrote {len(zips)} autograder zips")
-    autograder_zip = rezip(zips[0], dist / "autograder.zip", replace=_engine_run_autograder)
+    autograder_zip = rezip(zips[0], dist / "autograder.zip", replace=_gradescope_scripts)
     student_zip = zip_folder(otter_out / "student", dist / "student.zip")
     solution = dist / "solution.ipynb"
     shutil.copy2(otter_out / "autograder" / manifest.master.name, solution)
@@ -164,7 +187,7 @@ def _secrets(autograder_zip: Path, repo_root: Path) -> list[Secret]:
     given_code = {"given code": "\n".join(path.read_text() for path in sorted(every_ship)
                                          if path.suffix == ".py")}  # not the shipped data
     secrets = []
-    for package in GRADING_PACKAGES:
+    for package in SECRET_PACKAGES:
         for module in sorted((repo_root / package).glob("*.py")):
             if module.resolve() in every_ship:
                 continue

@@ -1,13 +1,16 @@
-"""The build step on a toy assignment: it ships sound bundles and refuses unsound ones."""
+"""The build step on a toy assignment: it ships sound bundles and refuses unsound ones; and what
+the built dist/ bundles hold: their own topic's grading files only, torch's CPU build, our scripts."""
 
 from __future__ import annotations
 
 import zipfile
+from pathlib import Path
 
 import pytest
+import yaml
 
-from autograder.build import BuildError, build_assignment
-from autograder.manifest import load_manifest
+from autograder.build import BUNDLE_SCRIPTS, CPU_TORCH_INDEX, DIST, BuildError, build_assignment
+from autograder.manifest import REPO_ROOT, discover, load_manifest
 from tests.toy_assignment import HIDDEN_TEST, write_toy_repo
 
 
@@ -79,3 +82,71 @@ def test_engine_disagreeing_with_otter_fails_the_build(tmp_path):
     with pytest.raises(BuildError, match="the grading engine gives the solution 1 on double, otter run 3"):
         build_assignment(load_manifest(folder, repo_root=tmp_path / "repo"), tmp_path / "dist", tmp_path / "work",
                          repo_root=tmp_path / "repo")
+
+
+def test_bundle_ships_only_what_its_assignment_imports(tmp_path):
+    """Another topic's reference, checks and checkpoint stay out; the own topic's checkpoint
+    (next to its reference module) and a helper the reference imports go in."""
+    repo = tmp_path / "repo"
+    folder = write_toy_repo(repo)
+    reference = repo / "solutions" / "toy.py"
+    reference.write_text("from . import toy_helper  # noqa: F401\n" + reference.read_text())
+    (repo / "solutions" / "toy_helper.py").write_text("def twice(x):\n    return x + x\n")
+    for name in ("solutions/toy.pt", "solutions/other.pt", "solutions/other.py", "autograder/checks/other.py"):
+        (repo / name).write_text("def other_topic():\n    return 'secret'\n")
+    bundle = build_assignment(load_manifest(folder, repo_root=repo), tmp_path / "dist", tmp_path / "work",
+                              repo_root=repo)
+    with zipfile.ZipFile(bundle.autograder_zip) as zf:
+        grading = sorted(n for n in zf.namelist() if n.startswith(("files/solutions/", "files/autograder/")))
+    assert grading == ["files/autograder/checks/__init__.py", "files/autograder/checks/toy.py",
+                       "files/solutions/__init__.py", "files/solutions/toy.pt", "files/solutions/toy.py",
+                       "files/solutions/toy_helper.py"]
+
+
+MANIFESTS = discover()
+TOPICS = {m.reference.stem for m in MANIFESTS}
+
+
+def _built(manifest):
+    """The built zips of dist/ (an assignment is built first if dist/ lacks it)."""
+    if not (DIST / manifest.name / "autograder.zip").is_file():
+        build_assignment(manifest)
+    return DIST / manifest.name / "autograder.zip", DIST / manifest.name / "student.zip"
+
+
+def _foreign(name: str, manifest) -> bool:
+    """Whether a bundle entry belongs to another topic: its module is another topic's (reference,
+    experiments, checks), or it is a solutions/ file neither the reference nor given code."""
+    stem = Path(name).stem.removesuffix("_experiments")
+    own = {manifest.reference.stem, *(p.stem for p in manifest.ship), "__init__"}
+    return (stem in TOPICS - {manifest.reference.stem}
+            or (name.startswith("files/solutions/") and Path(name).stem not in own))
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("manifest", MANIFESTS, ids=[m.name for m in MANIFESTS])
+def test_built_zips_hold_no_other_topics_file(manifest):
+    autograder_zip, student_zip = _built(manifest)
+    with zipfile.ZipFile(autograder_zip) as zf:
+        names = zf.namelist()
+    assert [n for n in names if _foreign(n, manifest)] == []
+    assert f"files/autograder/checks/{manifest.reference.stem}.py" in names
+    engine = {f"files/{p.relative_to(REPO_ROOT).as_posix()}" for p in (REPO_ROOT / "autograder" / "engine").rglob("*.py")}
+    assert engine <= set(names), "the bundle lacks part of the grading engine"
+    with zipfile.ZipFile(student_zip) as zf:
+        assert sorted(zf.namelist()) == sorted({manifest.master.name, *(p.name for p in manifest.ship)})
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("manifest", MANIFESTS, ids=[m.name for m in MANIFESTS])
+def test_built_bundle_installs_cpu_torch_with_our_scripts(manifest):
+    """Gradescope's environment: torch's CPU build from its CPU index, otter's grading extra, no
+    nvidia-* pin; setup.sh and run_autograder are the repository's (bundle_scripts/)."""
+    autograder_zip, _ = _built(manifest)
+    with zipfile.ZipFile(autograder_zip) as zf:
+        environment = yaml.safe_load(zf.read("environment.yml"))
+        scripts = {name: zf.read(name) for name in ("setup.sh", "run_autograder")}
+    pip = next(d["pip"] for d in environment["dependencies"] if isinstance(d, dict))
+    assert {f"--extra-index-url {CPU_TORCH_INDEX}", "torch==2.13.0+cpu", "otter-grader[grading]==7.0.0"} <= set(pip)
+    assert not [p for p in pip if p.startswith("nvidia")]
+    assert scripts == {name: (BUNDLE_SCRIPTS / name).read_bytes() for name in scripts}

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import inspect
+import io
 import os
 import subprocess
 import sys
@@ -33,7 +34,7 @@ from autograder.engine.judge.bundle import load_bundle
 from autograder.engine.judge.remote import RemoteNamespace
 from autograder.engine.protocol import messages
 from autograder.engine.protocol.limits import Limits
-from autograder.fixtures import materialize
+from autograder.fixtures import load_fixtures, materialize
 from autograder.grade import grade_folder
 from autograder.scores import question_points
 from solutions import metalearning
@@ -254,31 +255,6 @@ def test_the_bundle_tests_are_the_ones_otter_runs_and_sandboxes_get_only_student
         bundle.close()
 
 
-def test_the_gradescope_entry_point_grades_an_upload(tmp_path):
-    """Gradescope's layout, built by hand: run_autograder's command on the extracted bundle."""
-    import json
-    import subprocess
-    import sys
-
-    manifest = next(m for m in MANIFESTS if m.name == "maml-es")
-    root = tmp_path / "autograder"
-    (root / "submission").mkdir(parents=True)
-    with zipfile.ZipFile(_bundle(manifest)) as zf:
-        zf.extractall(root / "source")
-        run_autograder = zf.read("run_autograder").decode()
-    assert "autograder.engine.gradescope" in run_autograder
-    solution = nbformat.read(DIST / manifest.name / "solution.ipynb", as_version=4)
-    nbformat.write(solution, root / "submission" / manifest.master.name)
-    done = subprocess.run([sys.executable, "-m", "autograder.engine.gradescope", str(root)],
-                          cwd=root / "source" / "files", capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
-    results = json.loads((root / "results" / "results.json").read_text())
-    points = question_points(_bundle(manifest))
-    assert {t["name"]: t["score"] for t in results["tests"] if "max_score" in t} == \
-        {q: p.total for q, p in points.items()}
-    assert oct((root / "source").stat().st_mode & 0o777) == "0o700"
-
-
 CAPS_PROBE = r'''
 import resource, subprocess, sys
 def spawn(code, count):
@@ -376,3 +352,20 @@ def test_a_student_module_class_is_data_with_its_forward_in_the_sandbox():
     assert torch.allclose(out.detach(), 2 * (0.5 * 3 * hidden - 0.25))  # three equal hidden units
     assert torch.allclose(grad, torch.tensor([[0.0], [2 * 0.5 * 0.5 * 3]]))
     assert calls == 1
+
+
+def test_no_deadline_outlasts_the_submission_budget(tmp_path):
+    """A notebook cell that never ends is cut off when the submission's budget runs out, not at
+    its own longer cell and notebook limits, and nothing after it waits either: the budget bounds
+    the whole grading (what Gradescope's timeout must cover: engine/gradescope.py)."""
+    fixture = next(f for f in load_fixtures(REPO_ROOT / "assignments" / "metalearning" / "hostile")
+                   if f.name == "infinite_loop")
+    solution = nbformat.read(DIST / "metalearning" / "solution.ipynb", as_version=4)
+    (tmp_path / "in").mkdir()
+    nbformat.write(materialize(fixture, solution), tmp_path / "in" / "loop.ipynb")
+    limits = Limits(submission_seconds=5, notebook_seconds=120, cell_seconds=120, call_seconds=120,
+                    question_seconds=120)
+    metalearning = next(m for m in MANIFESTS if m.name == "metalearning")
+    [(_, _, graded)] = grade_folder(_bundle(metalearning), tmp_path / "in", tmp_path / "out", jobs=1,
+                                    limits=limits, progress=io.StringIO())
+    assert graded.seconds < 30, f"graded for {graded.seconds:.0f} s on a 5 s budget"

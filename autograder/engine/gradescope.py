@@ -31,8 +31,14 @@ from autograder.engine.judge.outcome import Graded
 from autograder.engine.judge.submission import grade_submission
 from autograder.engine.protocol.limits import Limits
 
-# Gradescope's default limit is 10 minutes for everything; leave room to write the results.
-GRADESCOPE_LIMITS = Limits(submission_seconds=480, notebook_seconds=300, question_seconds=120)
+# The autograder timeout the README tells staff to set (Gradescope's default, 10 minutes) covers
+# the whole run: starting Python and the fork server, grading, writing results.json. Grading
+# gets all of it but START_AND_REPORT_SECONDS (measured: well under 30 s on a 2-core machine;
+# tests/test_gradescope_rehearsal.py checks it); no deadline of the engine outlasts its budget.
+GRADESCOPE_TIMEOUT_SECONDS = 600
+START_AND_REPORT_SECONDS = 120
+GRADESCOPE_LIMITS = Limits(submission_seconds=GRADESCOPE_TIMEOUT_SECONDS - START_AND_REPORT_SECONDS,
+                           notebook_seconds=300, question_seconds=120)
 
 
 def _make_private(path: Path) -> None:

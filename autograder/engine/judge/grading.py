@@ -14,7 +14,7 @@ crashes, a protocol violation: the sandbox is killed with everything it started,
 fails with a short message, the question's remaining public (or hidden) cases fail without
 running (an attack costs at most one restart per pass), and a fresh sandbox re-runs the notebook (skipping a cell that ended the
 process) for what is left, at most ``MAX_RESTARTS`` times and while the submission's time
-budget lasts. Every submission ends with a :class:`Graded` record; nothing a submission does can
+budget lasts (no notebook or question deadline outlasts that budget). Every submission ends with a :class:`Graded` record; nothing a submission does can
 raise out of :func:`grade_notebook`.
 """
 
@@ -68,7 +68,7 @@ class Session:
         """A live sandbox that has executed the notebook (re-run after a crash)."""
         while True:
             self._open()
-            deadline = time.monotonic() + self.limits.notebook_seconds
+            deadline = min(time.monotonic() + self.limits.notebook_seconds, self.budget_ends)
             failed_at = None
             for index, source in enumerate(self.cells):
                 if index in self.skipped:
@@ -224,7 +224,7 @@ def _grade_with_engine(server: ForkServer, bundle: Bundle, notebook: nbformat.No
             broken: dict[str, str] = {}  # question -> why its remaining cases of this pass are not run
             results: dict[str, list[CaseResult]] = {}
             for question in bundle.hidden_order if hidden else bundle.questions:
-                deadline = time.monotonic() + limits.question_seconds
+                deadline = min(time.monotonic() + limits.question_seconds, session.budget_ends)
                 for case in question.cases:
                     if case.hidden != hidden:
                         continue

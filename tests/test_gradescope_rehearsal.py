@@ -1,0 +1,181 @@
+"""A rehearsed Gradescope run: every built bundle, unpacked as Gradescope lays it out, grades
+submissions with its own ``run_autograder``, and results.json is what Gradescope expects.
+
+The layout is Gradescope's (``source/`` = the unpacked autograder.zip, ``submission/``,
+``results/``) under a root of the test's own (``AUTOGRADER_ROOT``; ``/autograder`` on Gradescope),
+so it runs unprivileged; the bundle's script runs with this interpreter's ``python`` on PATH
+(no mamba here), and grades with the engine the bundle ships (``source/files``), not this
+checkout's. The solution of every assignment earns every point; on metalearning the stub earns
+none, a ``grader.export()`` zip of the solution every point, and a hostile submission that
+prints every hidden test it can find none. No line of a hidden test shows in any field students
+may see, the engine's start and report fit the margin its budget leaves to Gradescope's
+timeout, the bundle and results folders end up root's alone (when run as root, as there), and a
+run cut off before Python reports leaves the script's provisional row.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.build import BUNDLE_SCRIPTS, DIST, build_assignment
+from autograder.engine.gradescope import START_AND_REPORT_SECONDS
+from autograder.fixtures import load_fixtures, materialize
+from autograder.leaks import hidden_test_secrets
+from autograder.manifest import REPO_ROOT, discover
+from autograder.scores import question_points
+from autograder.zips import read_texts
+
+MANIFESTS = discover()
+VISIBILITIES = {"hidden", "after_due_date", "after_published", "visible"}
+
+
+class Rehearsal:
+    """One assignment's bundle unpacked in a Gradescope layout, ready to grade submissions."""
+
+    def __init__(self, name: str, root: Path):
+        self.name, self.root = name, root
+        self.autograder_zip = DIST / name / "autograder.zip"
+        with zipfile.ZipFile(self.autograder_zip) as zf:
+            zf.extractall(root / "source")
+        self.total = sum(p.total for p in question_points(self.autograder_zip).values())
+
+    def grade(self, submission: Path) -> tuple[dict, str, float]:
+        """Run the bundle's run_autograder on one upload: (results.json, stdout, seconds)."""
+        for folder in ("submission", "results"):
+            shutil.rmtree(self.root / folder, ignore_errors=True)
+            (self.root / folder).mkdir()
+        shutil.copy2(submission, self.root / "submission" / submission.name)
+        run = run_autograder(self.root / "source" / "run_autograder", self.root, Path(sys.executable).parent)
+        results = json.loads((self.root / "results" / "results.json").read_text())
+        return results, run.stdout, run.seconds
+
+    def hidden_lines(self) -> set[str]:
+        """Every line of every hidden test case of the bundle (its name's line included)."""
+        lines = set()
+        for name, text in read_texts(self.autograder_zip).items():
+            if name.startswith("tests/") and name.endswith(".py"):
+                for secret in hidden_test_secrets(name, text):
+                    lines |= {line.strip() for line in secret.text.splitlines() if len(line.strip()) > 12}
+        return lines
+
+
+class Run(subprocess.CompletedProcess):
+    seconds: float
+
+
+def run_autograder(script: Path, root: Path, python_bin: Path) -> Run:
+    """Run ``script`` as Gradescope would, with ``root`` for ``/autograder`` and ``python_bin``
+    first on PATH."""
+    env = dict(os.environ, AUTOGRADER_ROOT=str(root), PATH=f"{python_bin}{os.pathsep}{os.environ['PATH']}")
+    started = time.monotonic()
+    done = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, timeout=600)
+    run = Run(done.args, done.returncode, done.stdout, done.stderr)
+    run.seconds = time.monotonic() - started
+    return run
+
+
+def check_gradescope_format(results: dict) -> None:
+    """Gradescope's results.json: a numeric score, tests with name/score/max_score/visibility/
+    output (a staff-only row may carry no score), a known stdout visibility, and a score that is
+    the sum of the scored rows."""
+    assert isinstance(results["score"], (int, float)) and isinstance(results["output"], str)
+    assert results.get("stdout_visibility", "hidden") in VISIBILITIES
+    scored = 0.0
+    for test in results["tests"]:
+        assert isinstance(test["name"], str) and isinstance(test["output"], str), test
+        assert test["visibility"] in VISIBILITIES, test
+        if test["visibility"] != "hidden" or "score" in test:
+            assert 0 <= test["score"] <= test["max_score"], test
+            scored += test["score"]
+    assert abs(results["score"] - scored) < 1e-6, "the score is not the sum of the rows' scores"
+
+
+def student_visible(results: dict, stdout: str) -> str:
+    """Every text of results.json a student may see (any visibility but hidden), with stdout
+    where its visibility shows it."""
+    texts = [results["output"]] if results.get("visibility", "visible") != "hidden" else []
+    texts += [f"{t['name']}\n{t['output']}" for t in results["tests"] if t["visibility"] != "hidden"]
+    if results.get("stdout_visibility", "hidden") != "hidden":
+        texts.append(stdout)
+    return "\n".join(texts)
+
+
+@pytest.fixture(scope="module")
+def rehearsals(tmp_path_factory):
+    """One unpacked Gradescope root per assignment (built first if dist/ lacks it)."""
+    found = {}
+    for manifest in MANIFESTS:
+        if not (DIST / manifest.name / "autograder.zip").is_file():
+            build_assignment(manifest)
+        found[manifest.name] = Rehearsal(manifest.name, tmp_path_factory.mktemp(f"gradescope-{manifest.name}"))
+    return found
+
+
+def _graded(rehearsal: Rehearsal, submission: Path) -> dict:
+    results, stdout, seconds = rehearsal.grade(submission)
+    check_gradescope_format(results)
+    leaked = [line for line in rehearsal.hidden_lines() if line in student_visible(results, stdout)]
+    assert leaked == [], f"hidden test lines students can see: {leaked}"
+    assert seconds - results["execution_time"] < START_AND_REPORT_SECONDS, "starting and reporting took too long"
+    if os.geteuid() == 0:  # as on Gradescope: the bundle and the results are root's alone
+        assert {oct((rehearsal.root / f).stat().st_mode & 0o777) for f in ("source", "results")} == {"0o700"}
+    return results
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("name", [m.name for m in MANIFESTS])
+def test_solution_earns_every_point(rehearsals, name):
+    rehearsal = rehearsals[name]
+    results = _graded(rehearsal, DIST / name / "solution.ipynb")
+    assert results["score"] == rehearsal.total, results["output"]
+
+
+@pytest.mark.e2e
+def test_stub_export_and_hostile_submission(rehearsals, tmp_path):
+    """On metalearning: the untouched stub earns nothing, a grader.export() zip of the solution
+    (the notebook inside a zip) every point, and a stub that prints every hidden test it can
+    read earns nothing and shows none."""
+    rehearsal = rehearsals["metalearning"]
+    with zipfile.ZipFile(DIST / "metalearning" / "student.zip") as zf:
+        zf.extract("metalearning.ipynb", tmp_path / "stub")
+    stub = tmp_path / "stub" / "metalearning.ipynb"
+    assert _graded(rehearsal, stub)["score"] == 0
+
+    export = tmp_path / "metalearning_2024_01_01T00_00_00_000000.zip"
+    with zipfile.ZipFile(export, "w") as zf:
+        zf.write(DIST / "metalearning" / "solution.ipynb", "metalearning.ipynb")
+    assert _graded(rehearsal, export)["score"] == rehearsal.total
+
+    hostile = next(f for f in load_fixtures(REPO_ROOT / "assignments" / "metalearning" / "hostile")
+                   if f.name == "read_hidden_tests")
+    thief = tmp_path / "thief" / "metalearning.ipynb"
+    thief.parent.mkdir()
+    nbformat.write(materialize(hostile, nbformat.read(stub, as_version=4)), thief)
+    assert _graded(rehearsal, thief)["score"] == 0
+
+
+def test_a_run_cut_off_before_python_reports_leaves_the_provisional_row(tmp_path):
+    """run_autograder writes results.json before Python starts: a run that never reports (here a
+    ``python`` that dies at once, as one killed by Gradescope's timeout) leaves a visible row
+    saying grading did not finish, score 0, in Gradescope's format."""
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    (fake_bin / "python").write_text("#!/bin/sh\nexit 137\n")
+    (fake_bin / "python").chmod(0o755)
+    (tmp_path / "root" / "source" / "files").mkdir(parents=True)
+    run = run_autograder(BUNDLE_SCRIPTS / "run_autograder", tmp_path / "root", fake_bin)
+    assert run.returncode == 137
+    results = json.loads((tmp_path / "root" / "results" / "results.json").read_text())
+    check_gradescope_format(results)
+    assert results["score"] == 0
+    assert "did not finish" in student_visible(results, run.stdout)
