@@ -9,7 +9,9 @@ otherwise run as root with the network open. Here:
    folders above the Python installation (``/root/miniforge3``) get the traverse bit, so the
    sandbox user can import the standard library it has not imported yet;
 2. the one submission (a notebook or a ``grader.export()`` zip) is read as data
-   (:mod:`judge.intake`), graded by the engine (:mod:`judge.submission`) with the fork server of this process;
+   (:mod:`judge.intake`), graded by the engine (:mod:`judge.submission`) with the fork server of this process,
+   which starts first (its imports are the longest step of a cold start) and warms up while this
+   process imports the judge's side (torch, otter's test-file loader) and loads the bundle;
 3. results.json is written (:mod:`judge.report`), including what could not be confined in this
    container (a staff-only row) and why grading degraded; the same summary goes to stdout.
 
@@ -23,12 +25,8 @@ import os
 import sys
 from pathlib import Path
 
-from autograder.engine.jail.client import ForkServer
-from autograder.engine.jail.launch import lease_slot
-from autograder.engine.judge import intake, report
-from autograder.engine.judge.bundle import BundleRefused, load_bundle_folder
-from autograder.engine.judge.outcome import Graded
-from autograder.engine.judge.submission import grade_submission
+from autograder.engine.jail.launch import ForkServerProcess, lease_slot
+from autograder.engine.judge.bundle import sandbox_preload
 from autograder.engine.protocol.limits import Limits
 
 # Gradescope's default limit is 10 minutes for everything; leave room to write the results.
@@ -63,6 +61,22 @@ def main(autograder_dir: str = "/autograder", limits: Limits = GRADESCOPE_LIMITS
         _make_private(private)
     if root == Path("/autograder"):
         _open_python_path()
+    warm_worker = ForkServerProcess(sandbox_preload(source))  # before the imports below: they overlap
+    try:
+        payload = _grade(root, warm_worker.address, limits)
+    finally:
+        warm_worker.close()
+    return payload
+
+
+def _grade(root: Path, server_address: str, limits: Limits) -> dict:
+    from autograder.engine.jail.client import ForkServer
+    from autograder.engine.judge import intake, report
+    from autograder.engine.judge.bundle import BundleRefused, load_bundle_folder
+    from autograder.engine.judge.outcome import Graded
+    from autograder.engine.judge.submission import grade_submission
+
+    source, results = root / "source", root / "results"
     try:
         bundle = load_bundle_folder(source)
     except BundleRefused as refused:
@@ -70,7 +84,7 @@ def main(autograder_dir: str = "/autograder", limits: Limits = GRADESCOPE_LIMITS
     submissions = intake.collect(root / "submission")
     if len(submissions) == 1:
         slot, _lock = lease_slot()
-        with ForkServer(bundle.sandbox_preload) as server:
+        with ForkServer(address=server_address) as server:
             graded = grade_submission(server, bundle, submissions[0], slot, limits)
     else:
         graded = Graded(status="failed",
