@@ -20,13 +20,15 @@ A submission that cannot be read still gets a results.json (score 0 and the reas
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
+import threading
 from pathlib import Path
 
 from autograder.engine.jail.launch import ForkServerProcess, lease_slot
-from autograder.engine.judge.bundle import sandbox_preload
+from autograder.engine.judge.bundle import single_sandbox_preload
 from autograder.engine.protocol.limits import Limits
 
 # Gradescope's default limit is 10 minutes for everything; leave room to write the results.
@@ -61,7 +63,7 @@ def main(autograder_dir: str = "/autograder", limits: Limits = GRADESCOPE_LIMITS
         _make_private(private)
     if root == Path("/autograder"):
         _open_python_path()
-    warm_worker = ForkServerProcess(sandbox_preload(source))  # before the imports below: they overlap
+    warm_worker = ForkServerProcess(single_sandbox_preload(source))  # before the imports below: they overlap
     try:
         payload = _grade(root, warm_worker.address, limits)
     finally:
@@ -70,6 +72,10 @@ def main(autograder_dir: str = "/autograder", limits: Limits = GRADESCOPE_LIMITS
 
 
 def _grade(root: Path, server_address: str, limits: Limits) -> dict:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread, as every judge (warm_judge) and sandbox
+    import torch
+
+    torch.set_num_threads(1)
     from autograder.engine.jail.client import ForkServer
     from autograder.engine.judge import intake, report
     from autograder.engine.judge.bundle import BundleRefused, load_bundle_folder
@@ -81,6 +87,7 @@ def _grade(root: Path, server_address: str, limits: Limits) -> dict:
         bundle = load_bundle_folder(source)
     except BundleRefused as refused:
         return _write(results, report.refusal_json(str(refused)))
+    threading.Thread(target=_import_quietly, args=(bundle.judge_preload,), daemon=True).start()
     submissions = intake.collect(root / "submission")
     if len(submissions) == 1:
         slot, _lock = lease_slot()
@@ -93,6 +100,16 @@ def _grade(root: Path, server_address: str, limits: Limits) -> dict:
     for note in graded.staff_notes:
         print(f"[grading engine] {note}")
     return payload
+
+
+def _import_quietly(modules: list[str]) -> None:
+    """Import what the tests will (:attr:`Bundle.judge_preload`) while this process waits for
+    the fork server and the notebook; a name that is not a module is skipped."""
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - the test that imports it reports it
+            continue
 
 
 def _write(results: Path, payload: dict) -> dict:

@@ -21,11 +21,14 @@ from __future__ import annotations
 import ast
 import functools
 import importlib
+import importlib.util
 import inspect
 import json
 import os
 import shutil
+import sys
 import tempfile
+import types
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,6 +176,19 @@ class Bundle:
         return sandbox_preload(self.folder)
 
     @functools.cached_property
+    def judge_preload(self) -> list[str]:
+        """What a judge can import before the tests need it, in a bundle that ships our checks:
+        the modules the test files import (the hidden checks, hypothesis) and those the given
+        code imports (which the checks' reference code imports too: scikit-learn's dataset
+        loader). Read from the syntax tree; none for a foreign bundle."""
+        if not self.holds_secrets:
+            return []
+        found = set(self.sandbox_preload)
+        for question in self.questions:
+            found.update(_imported_modules(ast.parse(Path(question.test_file.path).read_text())))
+        return sorted(found)
+
+    @functools.cached_property
     def hidden_order(self) -> list[Question]:
         """The questions in the order their hidden checks run: every question after the graded
         names its reference relies on (whose reference code its check sends into the sandbox,
@@ -245,14 +261,30 @@ def sandbox_preload(folder: Path) -> list[str]:
     given = _given_modules(files)
     found: set[str] = set() if holds_secrets(folder) else set(OTTER_RUNTIME_MODULES)
     for stem in given:
-        tree = ast.parse((files / f"{stem}.py").read_text())
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                found.update(alias.name for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                found.add(node.module)  # and what it names, in case those are modules
-                found.update(f"{node.module}.{alias.name}" for alias in node.names)
+        found.update(_imported_modules(ast.parse((files / f"{stem}.py").read_text())))
     return sorted(name for name in found if name.split(".")[0] not in given)
+
+
+def single_sandbox_preload(folder: Path) -> list[str]:
+    """:func:`sandbox_preload` for a fork server that forks one sandbox (Gradescope's cold
+    start): without ``torch.func``, whose presence makes the server warm up torch's lazy
+    transforms (about 1.7 s, worth it once for many sandboxes); a single submission that uses
+    them initialises them itself, one that does not (the graded code of every assignment here:
+    only experiment cells map over tasks) never pays. ``torch`` imports ``torch.func`` anyway."""
+    return [name for name in sandbox_preload(folder) if name != "torch.func"]
+
+
+def _imported_modules(tree: ast.AST) -> set[str]:
+    """Every absolute import of a syntax tree, and what a ``from`` import names (in case those
+    are modules)."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
 
 
 def extract_bundle(zip_path: Path) -> Path:
@@ -278,8 +310,33 @@ def read_config(folder: Path) -> dict:
     return config if isinstance(config, dict) else {}
 
 
+class _DeferredPackage(types.ModuleType):
+    """A package whose ``__init__`` runs on the first attribute it lacks: its submodules import
+    without it (``__path__`` is set), anything else sees the package as ``import`` makes it."""
+
+    def __getattr__(self, name: str):
+        if not self.__dict__.get("_executed"):
+            self._executed = True
+            self.__spec__.loader.exec_module(self)
+            return getattr(self, name)
+        raise AttributeError(f"module {self.__name__!r} has no attribute {name!r}")
+
+
+def defer_otter_init() -> None:
+    """Let ``otter.test_files`` (what a judge needs of otter) import without otter's package
+    ``__init__``, which imports otter's whole API (pandas, nbconvert: about a third of a cold
+    judge's imports); the ``__init__`` still runs when something asks the package for a name."""
+    if "otter" not in sys.modules:
+        spec = importlib.util.find_spec("otter")
+        package = _DeferredPackage("otter")
+        for name, value in vars(importlib.util.module_from_spec(spec)).items():
+            setattr(package, name, value)  # __spec__, __path__, __file__, __loader__
+        sys.modules["otter"] = package
+
+
 def _read_question(path: Path) -> Question:
     """One test file, read by otter's own loader; anything it cannot read refuses the bundle."""
+    defer_otter_init()
     from otter.nbmeta_config import NBMetadataConfig
     from otter.test_files import create_test_file
 
