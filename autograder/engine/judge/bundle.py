@@ -257,28 +257,42 @@ def sandbox_preload(folder: Path) -> list[str]:
     to it: the fork server imports these once for every sandbox (a name that is not a module
     is skipped there). Read from the syntax tree only, so a run can start its fork server before
     it imports otter or torch."""
-    files = Path(folder) / "files"
-    given = _given_modules(files)
-    found: set[str] = set() if holds_secrets(folder) else set(OTTER_RUNTIME_MODULES)
-    for stem in given:
-        found.update(_imported_modules(ast.parse((files / f"{stem}.py").read_text())))
-    return sorted(name for name in found if name.split(".")[0] not in given)
+    return _given_code_imports(folder, everywhere=True)
 
 
 def single_sandbox_preload(folder: Path) -> list[str]:
     """:func:`sandbox_preload` for a fork server that forks one sandbox (Gradescope's cold
-    start): without ``torch.func``, whose presence makes the server warm up torch's lazy
-    transforms (about 1.7 s, worth it once for many sandboxes); a single submission that uses
-    them initialises them itself, one that does not (the graded code of every assignment here:
-    only experiment cells map over tasks) never pays. ``torch`` imports ``torch.func`` anyway."""
-    return [name for name in sandbox_preload(folder) if name != "torch.func"]
+    start): only what importing the given modules imports (not what their functions import
+    when called: scikit-learn's loader, ``torch.utils.benchmark``), and without ``torch.func``,
+    whose presence makes the server warm up torch's lazy transforms (about 1.7 s). Worth it
+    once for many sandboxes; a single submission that needs them pays the same in its own
+    sandbox, one that does not (the graded code of every assignment here) never pays.
+    ``torch`` imports ``torch.func`` anyway."""
+    return [name for name in _given_code_imports(folder, everywhere=False) if name != "torch.func"]
 
 
-def _imported_modules(tree: ast.AST) -> set[str]:
-    """Every absolute import of a syntax tree, and what a ``from`` import names (in case those
-    are modules)."""
+def _given_code_imports(folder: Path, everywhere: bool) -> list[str]:
+    files = Path(folder) / "files"
+    given = _given_modules(files)
+    found: set[str] = set() if holds_secrets(folder) else set(OTTER_RUNTIME_MODULES)
+    for stem in given:
+        found.update(_imported_modules(ast.parse((files / f"{stem}.py").read_text()), everywhere))
+    return sorted(name for name in found if name.split(".")[0] not in given)
+
+
+def _module_level(tree: ast.AST):
+    """The nodes that run when a module is imported (function bodies left out)."""
+    for node in ast.iter_child_nodes(tree):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            yield node
+            yield from _module_level(node)
+
+
+def _imported_modules(tree: ast.AST, everywhere: bool = True) -> set[str]:
+    """Every absolute import of a syntax tree (or only those at module level), and what a
+    ``from`` import names (in case those are modules)."""
     found = set()
-    for node in ast.walk(tree):
+    for node in ast.walk(tree) if everywhere else _module_level(tree):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
