@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/engine_vs_otter.py speed [ASSIGNMENT] [--copies N] [--jobs J]
     .venv/bin/python benchmarks/engine_vs_otter.py parity [ASSIGNMENT ...]
     .venv/bin/python benchmarks/engine_vs_otter.py corpus [ENTRY ...]
+    .venv/bin/python benchmarks/engine_vs_otter.py cold [ASSIGNMENT ...] [--repeats N] [--stub]
 
 ``speed`` grades N copies of the built solution notebook, in one run on this machine:
 
@@ -22,13 +23,22 @@ assignments (default: all built ones), grades them with both and prints every qu
 scores differ (exit status 1 if any). ``corpus`` grades every submission of the otter parity
 corpus (``tests/otter_corpus``, otter-grader's own assignments) with both, two at a time each,
 and prints per entry both wall times, which grader graded each submission (engine, or otter's
-grading in the sandbox) and every question whose scores differ.
+grading in the sandbox) and every question whose scores differ. ``cold`` times one submission as
+every Gradescope container grades it, from a fresh interpreter: ``python -m
+autograder.engine.gradescope ROOT`` (ROOT laid out as Gradescope lays out ``/autograder``, run
+from ``ROOT/source/files`` as the bundle's ``run_autograder`` runs it) against ``otter run -a`` on
+the same notebook, alternating, N times each, for the built solution notebook (``--stub``: the
+student notebook too) of each assignment (default: all built ones); it prints both medians and
+their ratio, and fails if any two gradings (either grader) give a question different scores.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -220,6 +230,73 @@ def corpus(names: list[str]) -> int:
     return 1 if mismatches else 0
 
 
+def gradescope_root(autograder_zip: Path, notebook: Path, root: Path) -> Path:
+    """``root`` laid out as Gradescope lays out ``/autograder``: ``source/`` (the unpacked bundle),
+    ``submission/`` (the notebook) and an empty ``results/``."""
+    _extract(autograder_zip, root / "source")
+    (root / "submission").mkdir()
+    (root / "results").mkdir()
+    shutil.copy(notebook, root / "submission" / notebook.name)
+    return root
+
+
+def cold_engine(autograder_zip: Path, notebook: Path) -> tuple[float, dict]:
+    """One fresh ``python -m autograder.engine.gradescope`` on a fresh Gradescope-like folder:
+    (wall seconds, results.json). Only the bundle's own code runs (no PYTHONPATH, cwd its files)."""
+    with tempfile.TemporaryDirectory(prefix="cold-") as tmp:
+        root = gradescope_root(autograder_zip, notebook, Path(tmp))
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "autograder.engine.gradescope", str(root)],
+                       cwd=root / "source" / "files", env=env, check=True, capture_output=True)
+        seconds = time.perf_counter() - started
+        return seconds, json.loads((root / "results" / "results.json").read_text())
+
+
+def cold_otter(autograder_zip: Path, notebook: Path) -> tuple[float, dict]:
+    started = time.perf_counter()
+    results = otter_cli.run(autograder_zip, notebook)
+    return time.perf_counter() - started, results
+
+
+def cold(names: list[str], repeats: int, stub: bool) -> int:
+    """Fresh-process single-submission grading, engine against otter run; 1 if a total differs."""
+    failures, ratios = 0, []
+    for manifest in discover():
+        dist = ROOT / "dist" / manifest.name
+        if names and manifest.name not in names or not (dist / "autograder.zip").is_file():
+            continue
+        autograder_zip = dist / "autograder.zip"
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            kinds = {"solution": nbformat.read(dist / "solution.ipynb", as_version=4)}
+            if stub:
+                with zipfile.ZipFile(dist / "student.zip") as zf:
+                    kinds["stub"] = nbformat.reads(zf.read(manifest.master.name).decode(), as_version=4)
+            for kind, notebook in kinds.items():
+                path = tmp / kind / manifest.master.name
+                path.parent.mkdir()
+                nbformat.write(notebook, path)
+                engine, otter, gradings = [], [], set()
+                for _ in range(repeats):
+                    for grader, times in ((cold_engine, engine), (cold_otter, otter)):
+                        seconds, results = grader(autograder_zip, path)
+                        times.append(seconds)
+                        gradings.add(tuple(sorted(scores_by_question(results).items())))
+                ours, theirs = statistics.median(engine), statistics.median(otter)
+                ratios.append(ours / theirs)
+                totals = " / ".join(f"{sum(score for _, score in g):g}" for g in sorted(gradings))
+                print(f"{manifest.name} {kind}: cold engine {ours:.2f} s (runs {' '.join(f'{t:.2f}' for t in engine)}), "
+                      f"otter run {theirs:.2f} s (runs {' '.join(f'{t:.2f}' for t in otter)}), "
+                      f"engine/otter {ours / theirs:.2f}x, total {totals}", flush=True)
+                if len(gradings) != 1:  # every grading, by either grader, gave the same scores
+                    failures += 1
+                    print(f"SCORE MISMATCH {manifest.name} {kind}: {sorted(gradings)}")
+    print(f"cold start: engine/otter worst {max(ratios):.2f}x, best {min(ratios):.2f}x; "
+          f"{failures} submissions whose question scores differed")
+    return 1 if failures else 0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="mode", required=True)
@@ -231,9 +308,15 @@ def main() -> None:
     p.add_argument("assignments", nargs="*")
     c = sub.add_parser("corpus")
     c.add_argument("entries", nargs="*")
+    k = sub.add_parser("cold")
+    k.add_argument("assignments", nargs="*")
+    k.add_argument("--repeats", type=int, default=3)
+    k.add_argument("--stub", action="store_true", help="the student notebook too")
     args = parser.parse_args()
     if args.mode == "speed":
         speed(args.assignment, args.copies, args.jobs)
+    elif args.mode == "cold":
+        sys.exit(cold(args.assignments, args.repeats, args.stub))
     elif args.mode == "corpus":
         sys.exit(corpus(args.entries))
     else:

@@ -9,7 +9,9 @@ otherwise run as root with the network open. Here:
    folders above the Python installation (``/root/miniforge3``) get the traverse bit, so the
    sandbox user can import the standard library it has not imported yet;
 2. the one submission (a notebook or a ``grader.export()`` zip) is read as data
-   (:mod:`judge.intake`), graded by the engine (:mod:`judge.submission`) with the fork server of this process;
+   (:mod:`judge.intake`), graded by the engine (:mod:`judge.submission`) with the fork server of this process,
+   which starts first (its imports are the longest step of a cold start) and warms up while this
+   process imports the judge's side (torch, otter's test-file loader) and loads the bundle;
 3. results.json is written (:mod:`judge.report`), including what could not be confined in this
    container (a staff-only row) and why grading degraded; the same summary goes to stdout.
 
@@ -18,17 +20,15 @@ A submission that cannot be read still gets a results.json (score 0 and the reas
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
+import threading
 from pathlib import Path
 
-from autograder.engine.jail.client import ForkServer
-from autograder.engine.jail.launch import lease_slot
-from autograder.engine.judge import intake, report
-from autograder.engine.judge.bundle import BundleRefused, load_bundle_folder
-from autograder.engine.judge.outcome import Graded
-from autograder.engine.judge.submission import grade_submission
+from autograder.engine.jail.launch import ForkServerProcess, lease_slot
+from autograder.engine.judge.bundle import single_sandbox_preload
 from autograder.engine.protocol.limits import Limits
 
 # The autograder timeout the README tells staff to set (Gradescope's default, 10 minutes) covers
@@ -69,14 +69,35 @@ def main(autograder_dir: str = "/autograder", limits: Limits = GRADESCOPE_LIMITS
         _make_private(private)
     if root == Path("/autograder"):
         _open_python_path()
+    warm_worker = ForkServerProcess(single_sandbox_preload(source))  # before the imports below: they overlap
+    try:
+        payload = _grade(root, warm_worker.address, limits)
+    finally:
+        warm_worker.close()
+    return payload
+
+
+def _grade(root: Path, server_address: str, limits: Limits) -> dict:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread, as every judge (warm_judge) and sandbox
+    import torch
+
+    torch.set_num_threads(1)
+    from autograder.engine.jail.client import ForkServer
+    from autograder.engine.judge import intake, report
+    from autograder.engine.judge.bundle import BundleRefused, load_bundle_folder
+    from autograder.engine.judge.outcome import Graded
+    from autograder.engine.judge.submission import grade_submission
+
+    source, results = root / "source", root / "results"
     try:
         bundle = load_bundle_folder(source)
     except BundleRefused as refused:
         return _write(results, report.refusal_json(str(refused)))
+    threading.Thread(target=_import_quietly, args=(bundle.judge_preload,), daemon=True).start()
     submissions = intake.collect(root / "submission")
     if len(submissions) == 1:
         slot, _lock = lease_slot()
-        with ForkServer(bundle.sandbox_preload) as server:
+        with ForkServer(address=server_address) as server:
             graded = grade_submission(server, bundle, submissions[0], slot, limits)
     else:
         graded = Graded(status="failed",
@@ -85,6 +106,16 @@ def main(autograder_dir: str = "/autograder", limits: Limits = GRADESCOPE_LIMITS
     for note in graded.staff_notes:
         print(f"[grading engine] {note}")
     return payload
+
+
+def _import_quietly(modules: list[str]) -> None:
+    """Import what the tests will (:attr:`Bundle.judge_preload`) while this process waits for
+    the fork server and the notebook; a name that is not a module is skipped."""
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - the test that imports it reports it
+            continue
 
 
 def _write(results: Path, payload: dict) -> dict:

@@ -21,11 +21,14 @@ from __future__ import annotations
 import ast
 import functools
 import importlib
+import importlib.util
 import inspect
 import json
 import os
 import shutil
+import sys
 import tempfile
+import types
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,6 +176,19 @@ class Bundle:
         return sandbox_preload(self.folder)
 
     @functools.cached_property
+    def judge_preload(self) -> list[str]:
+        """What a judge can import before the tests need it, in a bundle that ships our checks:
+        the modules the test files import (the hidden checks, hypothesis) and those the given
+        code imports (which the checks' reference code imports too: scikit-learn's dataset
+        loader). Read from the syntax tree; none for a foreign bundle."""
+        if not self.holds_secrets:
+            return []
+        found = set(self.sandbox_preload)
+        for question in self.questions:
+            found.update(_imported_modules(ast.parse(Path(question.test_file.path).read_text())))
+        return sorted(found)
+
+    @functools.cached_property
     def hidden_order(self) -> list[Question]:
         """The questions in the order their hidden checks run: every question after the graded
         names its reference relies on (whose reference code its check sends into the sandbox,
@@ -241,18 +257,48 @@ def sandbox_preload(folder: Path) -> list[str]:
     to it: the fork server imports these once for every sandbox (a name that is not a module
     is skipped there). Read from the syntax tree only, so a run can start its fork server before
     it imports otter or torch."""
+    return _given_code_imports(folder, everywhere=True)
+
+
+def single_sandbox_preload(folder: Path) -> list[str]:
+    """:func:`sandbox_preload` for a fork server that forks one sandbox (Gradescope's cold
+    start): only what importing the given modules imports (not what their functions import
+    when called: scikit-learn's loader, ``torch.utils.benchmark``), and without ``torch.func``,
+    whose presence makes the server warm up torch's lazy transforms (about 1.7 s). Worth it
+    once for many sandboxes; a single submission that needs them pays the same in its own
+    sandbox, one that does not (the graded code of every assignment here) never pays.
+    ``torch`` imports ``torch.func`` anyway."""
+    return [name for name in _given_code_imports(folder, everywhere=False) if name != "torch.func"]
+
+
+def _given_code_imports(folder: Path, everywhere: bool) -> list[str]:
     files = Path(folder) / "files"
     given = _given_modules(files)
     found: set[str] = set() if holds_secrets(folder) else set(OTTER_RUNTIME_MODULES)
     for stem in given:
-        tree = ast.parse((files / f"{stem}.py").read_text())
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                found.update(alias.name for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                found.add(node.module)  # and what it names, in case those are modules
-                found.update(f"{node.module}.{alias.name}" for alias in node.names)
+        found.update(_imported_modules(ast.parse((files / f"{stem}.py").read_text()), everywhere))
     return sorted(name for name in found if name.split(".")[0] not in given)
+
+
+def _module_level(tree: ast.AST):
+    """The nodes that run when a module is imported (function bodies left out)."""
+    for node in ast.iter_child_nodes(tree):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            yield node
+            yield from _module_level(node)
+
+
+def _imported_modules(tree: ast.AST, everywhere: bool = True) -> set[str]:
+    """Every absolute import of a syntax tree (or only those at module level), and what a
+    ``from`` import names (in case those are modules)."""
+    found = set()
+    for node in ast.walk(tree) if everywhere else _module_level(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
 
 
 def extract_bundle(zip_path: Path) -> Path:
@@ -278,8 +324,33 @@ def read_config(folder: Path) -> dict:
     return config if isinstance(config, dict) else {}
 
 
+class _DeferredPackage(types.ModuleType):
+    """A package whose ``__init__`` runs on the first attribute it lacks: its submodules import
+    without it (``__path__`` is set), anything else sees the package as ``import`` makes it."""
+
+    def __getattr__(self, name: str):
+        if not self.__dict__.get("_executed"):
+            self._executed = True
+            self.__spec__.loader.exec_module(self)
+            return getattr(self, name)
+        raise AttributeError(f"module {self.__name__!r} has no attribute {name!r}")
+
+
+def defer_otter_init() -> None:
+    """Let ``otter.test_files`` (what a judge needs of otter) import without otter's package
+    ``__init__``, which imports otter's whole API (pandas, nbconvert: about a third of a cold
+    judge's imports); the ``__init__`` still runs when something asks the package for a name."""
+    if "otter" not in sys.modules:
+        spec = importlib.util.find_spec("otter")
+        package = _DeferredPackage("otter")
+        for name, value in vars(importlib.util.module_from_spec(spec)).items():
+            setattr(package, name, value)  # __spec__, __path__, __file__, __loader__
+        sys.modules["otter"] = package
+
+
 def _read_question(path: Path) -> Question:
     """One test file, read by otter's own loader; anything it cannot read refuses the bundle."""
+    defer_otter_init()
     from otter.nbmeta_config import NBMetadataConfig
     from otter.test_files import create_test_file
 
