@@ -3,7 +3,7 @@
 ``autograder.engine.gradescope`` starts its fork server before importing the judge's side, with
 :func:`single_sandbox_preload`; the judge imports otter's test-file loader without otter's
 package ``__init__`` (:func:`defer_otter_init`) and imports :attr:`Bundle.judge_preload` while it
-waits. That the grades stay the same is shown end to end (``test_engine``'s Gradescope test, the
+waits. That the grades stay the same is shown end to end (the rehearsed Gradescope run, the
 ``cold`` benchmark, which compares every question with ``otter run``); here, that each piece
 selects what it says. No timing is asserted.
 """
