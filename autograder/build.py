@@ -3,7 +3,8 @@
 ``python -m autograder.build [NAME ...]`` builds the named assignments (default: all) into
 
 - ``dist/<name>/student.zip``: the student notebook, data and given code;
-- ``dist/<name>/autograder.zip``: the Gradescope bundle (tests, reference, grading checks);
+- ``dist/<name>/autograder.zip``: the Gradescope bundle (tests, reference, grading checks, and
+  the hidden checks' hypothesis examples recorded while grading the solution: :mod:`recorded_examples`);
 - ``dist/<name>/solution.ipynb``: the solution notebook (without outputs), for staff only.
 
 A bundle is only written when it passes validation: the solution notebook earns every point,
@@ -32,6 +33,7 @@ from .experiment_cells import announce, dependency_problems
 from .inject import fill_notebook
 from .leaks import Secret, find_leaks, function_secrets, hidden_test_secrets
 from .manifest import REPO_ROOT, Manifest, discover
+from .recorded_examples import RecordingError, record
 from .scores import question_points, scores_by_question
 from .zips import read_texts, rezip, zip_folder
 
@@ -292,6 +294,11 @@ def build_assignment(manifest: Manifest, dist_root: Path = DIST, work_root: Path
     if dist.exists():
         shutil.rmtree(dist)
     bundle = _collect(manifest, otter_out, dist)
+    try:
+        record(bundle.autograder_zip, bundle.solution_notebook)
+    except RecordingError as exc:
+        shutil.rmtree(dist)
+        raise BuildError(f"{manifest.name}: {exc}") from exc
     problems = validate(bundle, manifest, work, repo_root)
     if problems:
         shutil.rmtree(dist)

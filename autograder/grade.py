@@ -55,6 +55,7 @@ def _start_worker(bundle_folder: str, limits: Limits, server_address: str) -> No
     Finalize(None, _worker["server"].close, exitpriority=10)  # forked workers skip atexit
     _worker["bundle"] = load_bundle_folder(Path(bundle_folder))
     _worker["bundle"].resolve_shipped_grading_code()
+    _worker["bundle"].load_recorded_examples()
     _worker["limits"] = limits
     _worker["server"].wait_ready()
 

@@ -25,18 +25,21 @@ def zip_folder(folder: Path, destination: Path) -> Path:
     return destination
 
 
-def rezip(source: Path, destination: Path, replace=None) -> Path:
+def rezip(source: Path, destination: Path, replace=None, add: dict[str, bytes] | None = None) -> Path:
     """Copy a zip's entries into ``destination`` sorted and with fixed timestamps;
-    ``replace(name, data)`` may return new contents for an entry."""
-    with zipfile.ZipFile(source) as src, zipfile.ZipFile(destination, "w") as dst:
-        for info in sorted(src.infolist(), key=lambda i: i.filename):
-            if info.is_dir() or "__pycache__" in info.filename:
-                continue
-            executable = bool((info.external_attr >> 16) & 0o111) or info.filename == "run_autograder"
-            data = src.read(info)
-            if replace is not None:
-                data = replace(info.filename, data)
-            dst.writestr(_entry(info.filename, executable), data)
+    ``replace(name, data)`` may return new contents for an entry; ``add`` holds entries to add
+    (or to put in place of an entry of the same name)."""
+    add = dict(add or {})
+    with zipfile.ZipFile(source) as src:
+        entries = {info.filename: (bool((info.external_attr >> 16) & 0o111) or info.filename == "run_autograder",
+                                   src.read(info))
+                   for info in src.infolist() if not info.is_dir() and "__pycache__" not in info.filename}
+    entries.update({name: (False, data) for name, data in add.items()})
+    with zipfile.ZipFile(destination, "w") as dst:
+        for name, (executable, data) in sorted(entries.items()):
+            if replace is not None and name not in add:
+                data = replace(name, data)
+            dst.writestr(_entry(name, executable), data)
     return destination
 
 

@@ -35,9 +35,9 @@ their ratio, and fails if any two gradings (either grader) give a question diffe
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -57,6 +57,7 @@ from autograder.engine.judge.cells import graded_code_cells  # noqa: E402
 from autograder.fixtures import load_fixtures, materialize  # noqa: E402
 from autograder.grade import grade_folder  # noqa: E402
 from autograder.manifest import discover  # noqa: E402
+from autograder.recorded_examples import gradescope_root  # noqa: E402
 from autograder.scores import scores_by_question  # noqa: E402
 
 FLOOR_SCRIPT = r'''
@@ -230,33 +231,27 @@ def corpus(names: list[str]) -> int:
     return 1 if mismatches else 0
 
 
-def gradescope_root(autograder_zip: Path, notebook: Path, root: Path) -> Path:
-    """``root`` laid out as Gradescope lays out ``/autograder``: ``source/`` (the unpacked bundle),
-    ``submission/`` (the notebook) and an empty ``results/``."""
-    _extract(autograder_zip, root / "source")
-    (root / "submission").mkdir()
-    (root / "results").mkdir()
-    shutil.copy(notebook, root / "submission" / notebook.name)
-    return root
-
-
-def cold_engine(autograder_zip: Path, notebook: Path) -> tuple[float, dict]:
+def cold_engine(autograder_zip: Path, notebook: Path) -> dict:
     """One fresh ``python -m autograder.engine.gradescope`` on a fresh Gradescope-like folder:
-    (wall seconds, results.json). Only the bundle's own code runs (no PYTHONPATH, cwd its files)."""
+    its results.json. Only the bundle's own code runs (no PYTHONPATH, cwd its files), compiled
+    beforehand as the bundle's setup.sh compiles it when Gradescope builds the image."""
     with tempfile.TemporaryDirectory(prefix="cold-") as tmp:
         root = gradescope_root(autograder_zip, notebook, Path(tmp))
+        compileall.compile_dir(root / "source" / "files", quiet=1)
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-        started = time.perf_counter()
         subprocess.run([sys.executable, "-m", "autograder.engine.gradescope", str(root)],
                        cwd=root / "source" / "files", env=env, check=True, capture_output=True)
-        seconds = time.perf_counter() - started
-        return seconds, json.loads((root / "results" / "results.json").read_text())
+        return json.loads((root / "results" / "results.json").read_text())
 
 
-def cold_otter(autograder_zip: Path, notebook: Path) -> tuple[float, dict]:
+def cold_otter(autograder_zip: Path, notebook: Path) -> dict:
+    return otter_cli.run(autograder_zip, notebook)
+
+
+def _timed(grader, *args) -> tuple[float, dict]:
     started = time.perf_counter()
-    results = otter_cli.run(autograder_zip, notebook)
-    return time.perf_counter() - started, results
+    result = grader(*args)
+    return time.perf_counter() - started, result
 
 
 def cold(names: list[str], repeats: int, stub: bool) -> int:
@@ -277,18 +272,20 @@ def cold(names: list[str], repeats: int, stub: bool) -> int:
                 path = tmp / kind / manifest.master.name
                 path.parent.mkdir()
                 nbformat.write(notebook, path)
-                engine, otter, gradings = [], [], set()
+                runs = {cold_engine: [], cold_otter: []}
+                gradings = set()
                 for _ in range(repeats):
-                    for grader, times in ((cold_engine, engine), (cold_otter, otter)):
-                        seconds, results = grader(autograder_zip, path)
+                    for grader, times in runs.items():
+                        seconds, results = _timed(grader, autograder_zip, path)
                         times.append(seconds)
                         gradings.add(tuple(sorted(scores_by_question(results).items())))
-                ours, theirs = statistics.median(engine), statistics.median(otter)
+                ours, theirs = (statistics.median(times) for times in runs.values())
                 ratios.append(ours / theirs)
                 totals = " / ".join(f"{sum(score for _, score in g):g}" for g in sorted(gradings))
-                print(f"{manifest.name} {kind}: cold engine {ours:.2f} s (runs {' '.join(f'{t:.2f}' for t in engine)}), "
-                      f"otter run {theirs:.2f} s (runs {' '.join(f'{t:.2f}' for t in otter)}), "
-                      f"engine/otter {ours / theirs:.2f}x, total {totals}", flush=True)
+                walls = {grader: " ".join(f"{t:.2f}" for t in times) for grader, times in runs.items()}
+                print(f"{manifest.name} {kind}: cold engine {ours:.2f} s (runs {walls[cold_engine]}), "
+                      f"otter run {theirs:.2f} s (runs {walls[cold_otter]}), engine/otter {ours / theirs:.2f}x, "
+                      f"total {totals}", flush=True)
                 if len(gradings) != 1:  # every grading, by either grader, gave the same scores
                     failures += 1
                     print(f"SCORE MISMATCH {manifest.name} {kind}: {sorted(gradings)}")

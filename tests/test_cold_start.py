@@ -3,20 +3,28 @@
 ``autograder.engine.gradescope`` starts its fork server before importing the judge's side, with
 :func:`single_sandbox_preload`; the judge imports otter's test-file loader without otter's
 package ``__init__`` (:func:`defer_otter_init`) and imports :attr:`Bundle.judge_preload` while it
-waits. That the grades stay the same is shown end to end (the rehearsed Gradescope run, the
-``cold`` benchmark, which compares every question with ``otter run``); here, that each piece
-selects what it says. No timing is asserted.
+waits; the hidden checks' hypothesis examples come recorded in the bundle
+(:mod:`autograder.recorded_examples`). That the grades stay the same is shown end to end (the
+rehearsed Gradescope run, the ``cold`` benchmark, which compares every question with ``otter
+run``); here, that each piece selects what it says, and that a cold grading of a built bundle's
+solution generates no example at all. No timing is asserted.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from autograder.engine.judge.bundle import load_bundle_folder, sandbox_preload, single_sandbox_preload
+from autograder.manifest import discover
+from autograder.recorded_examples import gradescope_root
+from autograder.scores import question_points
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -86,7 +94,8 @@ def test_a_foreign_bundle_keeps_otters_runtime_in_a_single_sandbox(tmp_path):
 
 def test_the_judge_preloads_what_the_tests_import_only_for_our_bundles(tmp_path):
     ours = load_bundle_folder(_bundle(tmp_path / "ours", secrets=True))
-    assert {"autograder.checks.metalearning", "numpy", "otter.test_files", "sklearn.datasets"} <= set(ours.judge_preload)
+    assert {"autograder.checks.metalearning", "numpy", "otter.test_files", "json"} <= set(ours.judge_preload)
+    assert "sklearn.datasets" not in ours.judge_preload  # the given code imports it only when called
     foreign = load_bundle_folder(_bundle(tmp_path / "foreign", secrets=False))
     assert foreign.judge_preload == []
 
@@ -111,3 +120,36 @@ def test_otters_test_files_load_without_its_api_and_the_package_still_works():
     done = subprocess.run([sys.executable, "-c", DEFERRED], cwd=ROOT, capture_output=True, text=True,
                           timeout=120, check=True)
     assert done.stdout.split("\n")[:3] == ["[]", "otter.check.notebook True True", "AttributeError"]
+
+
+COUNT_GENERATED = r"""
+import json, sys
+from autograder.checks import replay
+generated = []
+record = replay._record
+replay._record = lambda prop: generated.append(prop.__qualname__) or record(prop)
+from autograder.engine import gradescope
+payload = gradescope.main(sys.argv[1])
+print("\n" + json.dumps({"score": payload["score"], "generated": generated}))
+"""
+MANIFESTS = discover()
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("manifest", MANIFESTS, ids=[m.name for m in MANIFESTS])
+def test_a_cold_grading_of_the_solution_generates_no_example(manifest, tmp_path):
+    """Every property the solution's checks run is in the bundle's recording; without it (the
+    same run on the bundle less that file) the same grading generates them, with the same score."""
+    dist = ROOT / "dist" / manifest.name
+    outcomes = []
+    for recorded in (True, False):
+        root = gradescope_root(dist / "autograder.zip", dist / "solution.ipynb", tmp_path / str(recorded))
+        if not recorded:
+            (root / "source" / "recorded_examples.json").unlink()
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        done = subprocess.run([sys.executable, "-c", COUNT_GENERATED, str(root)], cwd=root / "source" / "files",
+                              env=env, capture_output=True, text=True, timeout=300, check=True)
+        outcomes.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert outcomes[0]["generated"] == [] and outcomes[1]["generated"]
+    full = sum(points.total for points in question_points(dist / "autograder.zip").values())
+    assert outcomes[0]["score"] == outcomes[1]["score"] == full

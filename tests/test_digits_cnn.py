@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import torch
 
 from solutions import digits_cnn as dc
@@ -21,6 +22,14 @@ def test_split_is_fixed_disjoint_and_complete():
     # the digits data holds a handful of exact duplicate images; almost none straddle the split
     assert sum(row in rows for row in test_rows) <= 3
     assert set(first.y_test.tolist()) == set(range(10))
+
+
+def test_digits_read_without_scikit_learn_are_scikit_learns():
+    """The csv read directly equals ``load_digits`` (the oracle), values and dtypes."""
+    from sklearn.datasets import load_digits
+
+    for got, want in zip(dc.load_digits_arrays(), load_digits(return_X_y=True)):
+        assert got.dtype == want.dtype and np.array_equal(got, want)
 
 
 def test_model_layout():

@@ -7,8 +7,13 @@ global random generators give it), and compares the logs and the outcome.
 
 from __future__ import annotations
 
+import json
+import os
 import random
+import subprocess
+import sys
 from contextlib import nullcontext
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,6 +25,7 @@ from autograder.checks import replay
 from autograder.checks.settings import GRADING
 
 FEW = settings(GRADING, max_examples=5)
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _property(log: list, fails=lambda call, kwargs: False, profile=GRADING):
@@ -138,3 +144,102 @@ def test_a_property_that_draws_interactively_is_run_by_hypothesis():
         runner(prop)
         logs.append(log)
     assert logs[0] == logs[1] and len(logs[0]) > 1
+
+
+RECORD_ELSEWHERE = """
+import sys
+from autograder.checks import replay
+from tests.test_replay import _property
+replay.run(_property([]))
+sys.stdout.buffer.write(replay.dumps())
+"""
+
+
+def test_a_recording_made_in_another_process_replays_hypothesis_inputs(monkeypatch):
+    """What the build ships (:func:`replay.dumps` of another process) is taken by key, and the
+    replay then runs on exactly hypothesis' inputs without generating any."""
+    made = subprocess.run([sys.executable, "-c", RECORD_ELSEWHERE], cwd=REPO_ROOT, capture_output=True, check=True)
+    monkeypatch.setattr(replay, "_RECORDED", {})
+    assert replay.loads(made.stdout) == 1
+    monkeypatch.setattr(replay, "_record", lambda prop: pytest.fail("generated examples despite the recording"))
+    (real, real_error), (replayed, replay_error) = _both()
+    assert real_error is None and replay_error is None
+    assert replayed == real and len(real) == 2 + GRADING.max_examples
+
+
+def test_a_recording_of_another_hypothesis_version_is_ignored(monkeypatch):
+    monkeypatch.setattr(replay, "_RECORDED", {})
+    replay.run(_property([]))
+    recording = json.loads(replay.dumps())
+    recording["hypothesis"] = "0.0.0"
+    monkeypatch.setattr(replay, "_RECORDED", {})
+    assert replay.loads(json.dumps(recording).encode()) == 0 and replay._RECORDED == {}
+
+
+def test_recorded_inputs_come_back_with_their_types(monkeypatch):
+    """Tuples, torch dtypes, None, floats (a nan too) survive the JSON; a property whose inputs
+    are not plain data (a numpy scalar would come back as a float) is left out."""
+    torch = pytest.importorskip("torch")
+    seen = []
+
+    @FEW
+    @given(shape=st.tuples(st.integers(1, 3), st.integers(1, 3)), dtype=st.sampled_from([torch.float32, torch.float64]),
+           value=st.sampled_from([None, float("nan"), -0.0, 1e300]), flag=st.booleans())
+    def plain(shape, dtype, value, flag):
+        seen.append((shape, dtype, value, flag))
+
+    @FEW
+    @given(x=st.sampled_from([np.float64(1.5)]))
+    def numpy_scalar(x):
+        pass
+
+    monkeypatch.setattr(replay, "_RECORDED", {})
+    replay.run(plain)
+    replay.run(numpy_scalar)
+    original = seen[:]
+    data = replay.dumps()
+    assert len(json.loads(data)["properties"]) == 1
+    monkeypatch.setattr(replay, "_RECORDED", {})
+    replay.loads(data)
+    seen.clear()
+    replay.run(plain)
+    assert [tuple(map(type, s)) for s in seen] == [tuple(map(type, s)) for s in original]
+    assert repr(seen) == repr(original)
+
+
+EXAMPLES_WITH_A_LOCAL_MODULE = """
+import json, sys
+patched, local = sys.argv[1] == "patched", sys.argv[2] == "local"
+if patched:
+    import autograder.checks.settings  # noqa: F401 - what every check imports
+if local:
+    import constants_here  # noqa: F401 - a module of ours (outside site-packages), loaded before drawing
+from hypothesis import given, settings, strategies as st
+seen = []
+
+@settings(derandomize=True, database=None, max_examples=60)
+@given(x=st.floats(0.0, 1.0), n=st.integers(0, 10**6))
+def prop(x, n):
+    seen.append([x, n])
+
+prop()
+print(json.dumps(seen))
+"""
+
+
+def test_examples_do_not_depend_on_which_local_modules_are_loaded(tmp_path):
+    """Hypothesis draws constants from loaded local modules: the same derandomized property
+    drew other examples once a module of ours full of constants was imported. With the grading
+    settings module imported (every check imports it), it draws the same either way."""
+    (tmp_path / "constants_here.py").write_text(
+        "VALUES = [" + ", ".join(f"{k / 997:.6f}" for k in range(1, 400)) + "]\n"
+        "COUNTS = [" + ", ".join(str(7919 * k) for k in range(1, 100)) + "]\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO_ROOT)])}
+
+    def examples(patched: str, local: str) -> list:
+        run = subprocess.run([sys.executable, "-c", EXAMPLES_WITH_A_LOCAL_MODULE, patched, local],
+                             cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
+        return json.loads(run.stdout)
+
+    assert examples("plain", "none") != examples("plain", "local")  # hypothesis' own behaviour
+    assert examples("patched", "none") == examples("patched", "local")

@@ -22,3 +22,7 @@ export PATH=/root/miniforge3/bin:$PATH
 # (environment.yml; torch's CPU build from torch's CPU index, so no CUDA package)
 mamba env create -f /autograder/source/environment.yml
 mamba shell init --shell bash
+
+# byte-compile the bundle once, in the image: otherwise every container compiles the engine and
+# the checks again when it starts (the sandbox's side sees them read-only and keeps no .pyc)
+/root/miniforge3/envs/otter-env/bin/python -m compileall -q /autograder/source/files

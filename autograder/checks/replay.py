@@ -23,23 +23,38 @@ a plain hypothesis run (``tests/test_replay.py`` compares the two):
 The recorded inputs are plain values (ints, floats, strings, dtypes); each run gets a deep copy.
 A property that draws interactively (``st.data()``) cannot be replayed: its later draws are made
 while it runs; hypothesis runs it, as before.
-The cache key holds the property's code, its strategies, explicit examples and settings (all by
-value), so two properties that differ in any of them never share a list.
+The cache key holds the digest of the property's body (the seed hypothesis derives from it), its
+strategies, explicit examples and settings (all by value), so two properties that differ in any
+of them never share a list, and the key means the same in every process.
+
+That is what lets the build record the examples once more, ahead of every grading process: it
+grades the solution, whose checks run every property, and ships :func:`dumps` of the recordings
+in the bundle; a cold grading process (one Gradescope container per submission) :func:`loads`
+them and generates nothing. A recording made under another hypothesis version is ignored, and a
+property missing from it is recorded as before.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import random
+from types import CodeType
 from typing import Any, Callable
 
-_RECORDED: dict[tuple, list[dict[str, Any]] | None] = {}
+_RECORDED: dict[tuple[str, ...], list[dict[str, Any]] | None] = {}
+_DIGESTS: dict[CodeType, str] = {}  # a property's body is a new closure at every check; its code is not
 
 
-def _key(prop: Callable) -> tuple:
+def _key(prop: Callable) -> tuple[str, ...]:
+    from hypothesis.internal.reflection import function_digest
+
     handle = prop.hypothesis
+    body = handle.inner_test
+    if body.__code__ not in _DIGESTS:
+        _DIGESTS[body.__code__] = function_digest(body).hex()
     explicit = getattr(prop, "hypothesis_explicit_examples", ())
-    return (handle.inner_test.__code__, repr(handle._given_kwargs),
+    return (_DIGESTS[body.__code__], repr(handle._given_kwargs),
             repr([(e.args, e.kwargs) for e in explicit]), repr(prop._hypothesis_internal_use_settings))
 
 
@@ -71,6 +86,74 @@ def examples(prop: Callable) -> list[dict[str, Any]] | None:
     if key not in _RECORDED:
         _RECORDED[key] = None if _draws_interactively(prop) else _record(prop)
     return _RECORDED[key]
+
+
+class _Unrecordable(TypeError):
+    """An input :func:`dumps` cannot write as data (the property is left out of the recording)."""
+
+
+def _encode(value: Any) -> Any:
+    """A recorded input as JSON: lists, strings, numbers, booleans and None as they are, a tuple
+    as ``{"tuple": [...]}``, a torch dtype as ``{"torch.dtype": name}``; exact types only (a
+    numpy scalar would come back as a Python number)."""
+    if value is None or type(value) in (bool, int, float, str):
+        return value
+    if type(value) is list:
+        return [_encode(v) for v in value]
+    if type(value) is tuple:
+        return {"tuple": [_encode(v) for v in value]}
+    if type(value).__module__ == "torch" and type(value).__name__ == "dtype":
+        return {"torch.dtype": str(value).removeprefix("torch.")}
+    raise _Unrecordable(type(value).__name__)
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    if isinstance(value, dict) and "tuple" in value:
+        return tuple(_decode(v) for v in value["tuple"])
+    if isinstance(value, dict) and "torch.dtype" in value:
+        import torch
+
+        return getattr(torch, value["torch.dtype"])
+    return value
+
+
+def _hypothesis_version() -> str:
+    import hypothesis
+
+    return hypothesis.__version__
+
+
+def dumps() -> bytes:
+    """Every replayable recording of this process, as JSON sorted by key (two runs that recorded
+    the same properties give the same bytes)."""
+    properties = []
+    for key, recorded in sorted(_RECORDED.items()):
+        if recorded is None:
+            continue
+        try:
+            encoded = [{name: _encode(v) for name, v in kwargs.items()} for kwargs in recorded]
+        except _Unrecordable:
+            continue
+        properties.append({"key": list(key), "examples": encoded})
+    return json.dumps({"hypothesis": _hypothesis_version(), "properties": properties},
+                      sort_keys=True, separators=(",", ":")).encode()
+
+
+def loads(data: bytes) -> int:
+    """Take the recordings of :func:`dumps` (made under this hypothesis version; else none) for
+    properties not recorded here yet; how many were taken."""
+    recording = json.loads(data)
+    if recording.get("hypothesis") != _hypothesis_version():
+        return 0
+    taken = 0
+    for entry in recording["properties"]:
+        key = tuple(entry["key"])
+        if key not in _RECORDED:
+            _RECORDED[key] = [{name: _decode(v) for name, v in kwargs.items()} for kwargs in entry["examples"]]
+            taken += 1
+    return taken
 
 
 _SEEDED_STATE = random.Random(0).getstate()

@@ -31,6 +31,7 @@ unsafe, and one thread per submission is also the best throughput on a small mac
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import os
@@ -40,6 +41,7 @@ import socket
 import sys
 import time
 
+gc.disable()  # until the imports are done and frozen (main): collecting torch's import graph is wasted time
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -215,9 +217,15 @@ def main() -> None:
         signal.signal(signum, _exit_on_signal)
     confinement.die_with_parent(signal.SIGTERM)
     preload(sys.argv[2:])
+    gc.freeze()  # what is imported stays: no collection looks at it again, here or in a sandbox
+    gc.enable()
     notes = [os.environ[VIEW_NOTE]] if os.environ.get(VIEW_NOTE) else []
     serve(socket.socket(fileno=int(sys.argv[1])), notes)
 
 
 if __name__ == "__main__":
     main()
+    # every sandbox is killed (serve's finally): leave without tearing down torch (about 0.4 s
+    # the grading process would wait for at the end of every run)
+    sys.stderr.flush()
+    os._exit(0)

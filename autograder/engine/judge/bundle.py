@@ -14,6 +14,9 @@ grading packages has every file of ``files/`` but ``tests/`` copied, as otter do
 shipped ``tests/`` folder with the test files). Shipped ``.py`` files are the given modules; the
 ``nn.Module`` classes they define (the trusted copy from ``solutions/``, byte-identical to the
 shipped file) may cross the boundary as data (:mod:`autograder.engine.protocol.modules`).
+Our build also ships :data:`RECORDED_EXAMPLES`, the hidden checks' hypothesis examples recorded
+while it graded the solution; a judge hands them to :mod:`autograder.checks.replay`
+(:meth:`Bundle.load_recorded_examples`), so a cold grading process generates none.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from typing import Any
 from autograder.engine.jail.launch import REPO_ROOT
 
 GRADING_DIRS = ("solutions", "autograder", "tests")
+RECORDED_EXAMPLES = "recorded_examples.json"
 
 
 class BundleRefused(ValueError):
@@ -124,6 +128,14 @@ class Bundle:
             if folder.is_dir() and str(folder) not in package.__path__:
                 package.__path__.append(str(folder))
 
+    def load_recorded_examples(self) -> None:
+        """In a judge: hand the bundle's :data:`RECORDED_EXAMPLES` to the replay, so no property
+        the build recorded is generated again. (Not done on loading: it imports hypothesis.)"""
+        if (self.folder / RECORDED_EXAMPLES).is_file():
+            from autograder.checks import replay
+
+            replay.loads((self.folder / RECORDED_EXAMPLES).read_bytes())
+
     def copy_support(self, target: Path) -> None:
         """Put what a student has next to the notebook (no grading package) into ``target``."""
         left_out = GRADING_DIRS if self.holds_secrets else ("tests",)
@@ -178,12 +190,14 @@ class Bundle:
     @functools.cached_property
     def judge_preload(self) -> list[str]:
         """What a judge can import before the tests need it, in a bundle that ships our checks:
-        the modules the test files import (the hidden checks, hypothesis) and those the given
-        code imports (which the checks' reference code imports too: scikit-learn's dataset
-        loader). Read from the syntax tree; none for a foreign bundle."""
+        the modules the test files import (the hidden checks, hypothesis) and those importing
+        the given code imports (the checks' reference code imports it too), not what its
+        functions import when called (a plotting helper's matplotlib: the import competes with
+        the tests for this process's interpreter lock, and no check plots). Read from the syntax
+        tree; none for a foreign bundle."""
         if not self.holds_secrets:
             return []
-        found = set(self.sandbox_preload)
+        found = set(_given_code_imports(self.folder, everywhere=False))
         for question in self.questions:
             found.update(_imported_modules(ast.parse(Path(question.test_file.path).read_text())))
         return sorted(found)
