@@ -5,11 +5,11 @@ The layout is Gradescope's (``source/`` = the unpacked autograder.zip, ``submiss
 ``results/``) under a root of the test's own (``AUTOGRADER_ROOT``; ``/autograder`` on Gradescope),
 so it runs unprivileged; the bundle's script runs with this interpreter's ``python`` on PATH
 (no mamba here), and grades with the engine the bundle ships (``source/files``), not this
-checkout's. The solution of every assignment earns every point; on metalearning the stub earns
-none, a ``grader.export()`` zip of the solution every point, and a hostile submission that
-prints every hidden test it can find none. No line of a hidden test shows in any field students
-may see, the engine's start and report fit the margin its budget leaves to Gradescope's
-timeout, the bundle and results folders end up root's alone (when run as root, as there), and a
+checkout's. On every assignment the solution earns every point, the stub none, a
+``grader.export()`` zip of the solution every point, and a hostile submission (on metalearning
+one that prints every hidden test it can find) what its fixture expects. No line of a hidden
+test shows in any field students may see, the engine's start and report fit the margin its
+budget leaves to Gradescope's timeout, the bundle and results folders end up root's alone (when run as root, as there), and a
 run cut off before Python reports leaves the script's provisional row.
 """
 
@@ -31,9 +31,10 @@ from autograder.build import BUNDLE_SCRIPTS, DIST, build_assignment
 from autograder.engine.gradescope import START_AND_REPORT_SECONDS
 from autograder.fixtures import load_fixtures, materialize
 from autograder.leaks import hidden_test_secrets
-from autograder.manifest import REPO_ROOT, discover
+from autograder.manifest import discover
 from autograder.scores import question_points
 from autograder.zips import read_texts
+from tests.test_fixtures import _expected
 
 MANIFESTS = discover()
 VISIBILITIES = {"hidden", "after_due_date", "after_published", "visible"}
@@ -140,28 +141,36 @@ def test_solution_earns_every_point(rehearsals, name):
     assert results["score"] == rehearsal.total, results["output"]
 
 
+# A hostile fixture each: metalearning's prints every hidden test it can read (no line of one may
+# reach the student); the others' smuggle the reference solution out through the checks' isolation.
+HOSTILE = {"metalearning": "read_hidden_tests"}
+HOSTILE_ELSEWHERE = "steal_reference_via_isolation"
+
+
 @pytest.mark.e2e
-def test_stub_export_and_hostile_submission(rehearsals, tmp_path):
-    """On metalearning: the untouched stub earns nothing, a grader.export() zip of the solution
-    (the notebook inside a zip) every point, and a stub that prints every hidden test it can
-    read earns nothing and shows none."""
-    rehearsal = rehearsals["metalearning"]
-    with zipfile.ZipFile(DIST / "metalearning" / "student.zip") as zf:
-        zf.extract("metalearning.ipynb", tmp_path / "stub")
-    stub = tmp_path / "stub" / "metalearning.ipynb"
+@pytest.mark.parametrize("manifest", MANIFESTS, ids=[m.name for m in MANIFESTS])
+def test_stub_export_and_hostile_submission(rehearsals, manifest, tmp_path):
+    """The untouched stub earns nothing, a grader.export() zip of the solution (the notebook
+    inside a zip) every point, and a hostile fixture the score its fixture file expects."""
+    rehearsal, notebook = rehearsals[manifest.name], manifest.master.name
+    with zipfile.ZipFile(DIST / manifest.name / "student.zip") as zf:
+        zf.extract(notebook, tmp_path / "stub")
+    stub = tmp_path / "stub" / notebook
     assert _graded(rehearsal, stub)["score"] == 0
 
-    export = tmp_path / "metalearning_2024_01_01T00_00_00_000000.zip"
+    export = tmp_path / f"{manifest.name}_2024_01_01T00_00_00_000000.zip"
     with zipfile.ZipFile(export, "w") as zf:
-        zf.write(DIST / "metalearning" / "solution.ipynb", "metalearning.ipynb")
+        zf.write(DIST / manifest.name / "solution.ipynb", notebook)
     assert _graded(rehearsal, export)["score"] == rehearsal.total
 
-    hostile = next(f for f in load_fixtures(REPO_ROOT / "assignments" / "metalearning" / "hostile")
-                   if f.name == "read_hidden_tests")
-    thief = tmp_path / "thief" / "metalearning.ipynb"
-    thief.parent.mkdir()
-    nbformat.write(materialize(hostile, nbformat.read(stub, as_version=4)), thief)
-    assert _graded(rehearsal, thief)["score"] == 0
+    wanted = HOSTILE.get(manifest.name, HOSTILE_ELSEWHERE)
+    hostile = next(f for f in load_fixtures(manifest.folder / "hostile") if f.name == wanted)
+    base = stub if hostile.base == "stub" else DIST / manifest.name / "solution.ipynb"
+    attack = tmp_path / "hostile" / notebook
+    attack.parent.mkdir()
+    nbformat.write(materialize(hostile, nbformat.read(base, as_version=4)), attack)
+    expected = sum(_expected(hostile, question_points(rehearsal.autograder_zip)).values())
+    assert _graded(rehearsal, attack)["score"] == expected
 
 
 def test_a_run_cut_off_before_python_reports_leaves_the_provisional_row(tmp_path):
