@@ -37,7 +37,6 @@ from __future__ import annotations
 import argparse
 import compileall
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -57,7 +56,7 @@ from autograder.engine.judge.cells import graded_code_cells  # noqa: E402
 from autograder.fixtures import load_fixtures, materialize  # noqa: E402
 from autograder.grade import grade_folder  # noqa: E402
 from autograder.manifest import discover  # noqa: E402
-from autograder.recorded_examples import gradescope_root  # noqa: E402
+from autograder.recorded_examples import gradescope_root, run_in_bundle  # noqa: E402
 from autograder.scores import scores_by_question  # noqa: E402
 
 FLOOR_SCRIPT = r'''
@@ -238,9 +237,7 @@ def cold_engine(autograder_zip: Path, notebook: Path) -> dict:
     with tempfile.TemporaryDirectory(prefix="cold-") as tmp:
         root = gradescope_root(autograder_zip, notebook, Path(tmp))
         compileall.compile_dir(root / "source" / "files", quiet=1)
-        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-        subprocess.run([sys.executable, "-m", "autograder.engine.gradescope", str(root)],
-                       cwd=root / "source" / "files", env=env, check=True, capture_output=True)
+        run_in_bundle(root, ["-m", "autograder.engine.gradescope", str(root)], check=True, capture_output=True)
         return json.loads((root / "results" / "results.json").read_text())
 
 

@@ -5,7 +5,8 @@ Shipped to students next to their notebook (given code: it implements no graded 
 Data. The 1797 8×8 handwritten digits bundled with scikit-learn (nothing is downloaded), read
 from the csv file scikit-learn ships, as its ``load_digits`` reads it, without importing
 scikit-learn (which takes over a second, longer than everything else a graded notebook does
-before its first question), pixel values 0..16 scaled to [0, 1] (x / 16), shaped (N, 1, 8, 8) float32 with int64 labels. The split
+before its first question); pixel values 0..16 scaled to [0, 1] (x / 16), shaped (N, 1, 8, 8)
+float32 with int64 labels. The split
 is fixed: a permutation drawn from ``numpy.random.default_rng(SPLIT_SEED)`` puts the first
 ``N_TEST`` = 360 images in the test set and the other 1437 in the training set, so the notebook,
 the hidden tests and the training script all see the same images.

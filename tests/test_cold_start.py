@@ -13,7 +13,6 @@ solution generates no example at all. No timing is asserted.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -21,9 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from autograder.engine.judge.bundle import load_bundle_folder, sandbox_preload, single_sandbox_preload
+from autograder.engine.judge.bundle import (RECORDED_EXAMPLES, load_bundle_folder, sandbox_preload,
+                                            single_sandbox_preload)
 from autograder.manifest import discover
-from autograder.recorded_examples import gradescope_root
+from autograder.recorded_examples import gradescope_root, run_in_bundle
 from autograder.scores import question_points
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -145,10 +145,9 @@ def test_a_cold_grading_of_the_solution_generates_no_example(manifest, tmp_path)
     for recorded in (True, False):
         root = gradescope_root(dist / "autograder.zip", dist / "solution.ipynb", tmp_path / str(recorded))
         if not recorded:
-            (root / "source" / "recorded_examples.json").unlink()
-        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-        done = subprocess.run([sys.executable, "-c", COUNT_GENERATED, str(root)], cwd=root / "source" / "files",
-                              env=env, capture_output=True, text=True, timeout=300, check=True)
+            (root / "source" / RECORDED_EXAMPLES).unlink()
+        done = run_in_bundle(root, ["-c", COUNT_GENERATED, str(root)], capture_output=True, text=True,
+                             timeout=300, check=True)
         outcomes.append(json.loads(done.stdout.strip().splitlines()[-1]))
     assert outcomes[0]["generated"] == [] and outcomes[1]["generated"]
     full = sum(points.total for points in question_points(dist / "autograder.zip").values())

@@ -190,8 +190,8 @@ class Bundle:
     @functools.cached_property
     def judge_preload(self) -> list[str]:
         """What a judge can import before the tests need it, in a bundle that ships our checks:
-        the modules the test files import (the hidden checks, hypothesis) and those importing
-        the given code imports (the checks' reference code imports it too), not what its
+        the modules the test files import (the hidden checks, hypothesis) and those the given
+        code imports at module level (the checks' reference code imports it too), not what its
         functions import when called (a plotting helper's matplotlib: the import competes with
         the tests for this process's interpreter lock, and no check plots). Read from the syntax
         tree; none for a foreign bundle."""
