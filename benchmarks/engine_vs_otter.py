@@ -11,11 +11,11 @@
   notebook's graded code cells (otter_ignore ones left out, as in grading) and then every test
   case (public and hidden) in process, no isolation;
 - ``otter run`` on each copy, two at a time (what staff would do on two cores);
-- the engine (``autograder.grade.grade_folder``, two jobs unless ``--jobs``, started from
+- the engine (``autograder.grading.batch.grade_folder``, two jobs unless ``--jobs``, started from
   nothing: its judges' parent and its fork server start within the batch), and for the
   single-submission latency: two copies with one job (a judge's first submission, which also
   pays the judge's one-time work: hypothesis generating each property's examples; and a warm
-  judge's), and cold: ``python -m autograder.grade`` on one copy in a fresh interpreter,
+  judge's), and cold: ``python -m autograder.grading.batch`` on one copy in a fresh interpreter,
   start-up included;
 
 and prints throughput and latency ratios. ``parity`` materialises every fixture of the
@@ -51,13 +51,13 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autograder import otter_cli  # noqa: E402
+from autograder.build import otter_cli  # noqa: E402
 from autograder.engine.judge.cells import graded_code_cells  # noqa: E402
-from autograder.fixtures import load_fixtures, materialize  # noqa: E402
-from autograder.grade import grade_folder  # noqa: E402
-from autograder.manifest import discover  # noqa: E402
-from autograder.recorded_examples import gradescope_root, run_in_bundle  # noqa: E402
-from autograder.scores import scores_by_question  # noqa: E402
+from autograder.build.fixtures import load_fixtures, materialize  # noqa: E402
+from autograder.grading.batch import grade_folder  # noqa: E402
+from autograder.build.manifest import discover  # noqa: E402
+from autograder.build.recorded_examples import gradescope_root, run_in_bundle  # noqa: E402
+from autograder.build.scores import scores_by_question  # noqa: E402
 
 FLOOR_SCRIPT = r'''
 import sys, time, os, glob
@@ -150,7 +150,7 @@ def speed(name: str, copies: int, jobs: int = 2) -> None:
         single = dict((i, g.seconds) for i, _, g in grade_folder(
             autograder_zip, two, tmp / "graded-two", jobs=1, progress=open("/dev/null", "w")))
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "autograder.grade", str(autograder_zip), str(one), "-o",
+        subprocess.run([sys.executable, "-m", "autograder", "grade", str(autograder_zip), str(one), "-o",
                         str(tmp / "graded-cold"), "--jobs", "1"], cwd=ROOT, check=True, capture_output=True)
         cold = time.perf_counter() - started
     fresh, warm = single["single-1"], single["single-2"]

@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 import pytest
 
-from autograder.fixtures import Fixture, _stub, fixture_namespace, load_fixtures
+from autograder.build.fixtures import Fixture, _stub, fixture_namespace, load_fixtures
 
 _MISSING = object()
 _PRIMITIVES = (int, float, complex, str, bytes, bool, type(None))

@@ -14,8 +14,8 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
-from autograder import otter_cli
-from autograder.scores import scores_by_question
+from autograder.build import otter_cli
+from autograder.build.scores import scores_by_question
 
 
 def write_bundle(path: Path, tests: dict[str, str], config: dict | None = None,

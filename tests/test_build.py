@@ -6,11 +6,12 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
+import nbformat
 import pytest
 import yaml
 
-from autograder.build import BUNDLE_SCRIPTS, CPU_TORCH_INDEX, DIST, BuildError, build_assignment
-from autograder.manifest import REPO_ROOT, discover, load_manifest
+from autograder.build.pipeline import BUNDLE_SCRIPTS, CPU_TORCH_INDEX, DIST, BuildError, build_assignment
+from autograder.build.manifest import REPO_ROOT, discover, load_manifest
 from tests.toy_assignment import HIDDEN_TEST, write_toy_repo
 
 
@@ -31,7 +32,7 @@ def test_sound_assignment_builds_stable_reproducible_bundles(tmp_path):
             "files/autograder/checks/toy.py"} <= names
     with zipfile.ZipFile(bundle.student_zip) as zf:
         student_names = zf.namelist()
-    assert student_names == ["toy.ipynb"]
+    assert student_names == ["requirements.txt", "toy.ipynb", "written_answers.py"]  # student_export.py
     first = bundle.autograder_zip.read_bytes(), bundle.student_zip.read_bytes()
     again = build_assignment(load_manifest(tmp_path / "repo" / "assignments" / "toy", tmp_path / "repo"),
                              tmp_path / "dist", tmp_path / "work", repo_root=tmp_path / "repo")
@@ -134,7 +135,8 @@ def test_built_zips_hold_no_other_topics_file(manifest):
     engine = {f"files/{p.relative_to(REPO_ROOT).as_posix()}" for p in (REPO_ROOT / "autograder" / "engine").rglob("*.py")}
     assert engine <= set(names), "the bundle lacks part of the grading engine"
     with zipfile.ZipFile(student_zip) as zf:
-        assert sorted(zf.namelist()) == sorted({manifest.master.name, *(p.name for p in manifest.ship)})
+        assert sorted(zf.namelist()) == sorted({manifest.master.name, *(p.name for p in manifest.ship),
+                                                "written_answers.py", "requirements.txt"})
 
 
 @pytest.mark.e2e
@@ -150,3 +152,24 @@ def test_built_bundle_installs_cpu_torch_with_our_scripts(manifest):
     assert {f"--extra-index-url {CPU_TORCH_INDEX}", "torch==2.13.0+cpu", "otter-grader[grading]==7.0.0"} <= set(pip)
     assert not [p for p in pip if p.startswith("nvidia")]
     assert scripts == {name: (BUNDLE_SCRIPTS / name).read_bytes() for name in scripts}
+
+
+def test_a_failing_cell_is_named_with_its_exception(tmp_path):
+    """"The solution misses points" comes with its cause: the first cell that raised, and how (cell 1
+    of the solution notebook is otter's `grader = otter.Notebook(...)`)."""
+    from tests.toy_assignment import master_notebook
+
+    folder = write_toy_repo(tmp_path / "repo", reference='def double(x):\n    """2x."""\n    return FACTOR * x\n')
+    notebook = master_notebook()
+    notebook.cells.insert(1, nbformat.v4.new_code_cell("import package_the_course_forgot_to_pin\nFACTOR = 2"))
+    nbformat.write(notebook, folder / "toy.ipynb")
+    (tmp_path / "dist" / "toy").mkdir(parents=True)
+    (tmp_path / "dist" / "toy" / "student.zip").write_text("the last good build")
+    with pytest.raises(BuildError) as failed:
+        build_assignment(load_manifest(folder, repo_root=tmp_path / "repo"), tmp_path / "dist", tmp_path / "work",
+                         repo_root=tmp_path / "repo")
+    assert "the solution misses points on double" in str(failed.value)
+    assert ("fails first at code cell 2 ('import package_the_course_forgot_to_pin') raised ModuleNotFoundError: "
+            "No module named 'package_the_course_forgot_to_pin'") in str(failed.value)
+    assert (tmp_path / "dist" / "toy" / "student.zip").read_text() == "the last good build"
+    assert sorted(p.name for p in (tmp_path / "dist").iterdir()) == ["toy"]  # no partial folder left

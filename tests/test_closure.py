@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from autograder.closure import import_closure, imported_names
+from autograder.build.closure import import_closure, imported_names
 
 FILES = {
     "solutions/__init__.py": "",

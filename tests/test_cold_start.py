@@ -4,7 +4,7 @@
 :func:`single_sandbox_preload`; the judge imports otter's test-file loader without otter's
 package ``__init__`` (:func:`defer_otter_init`) and imports :attr:`Bundle.judge_preload` while it
 waits; the hidden checks' hypothesis examples come recorded in the bundle
-(:mod:`autograder.recorded_examples`). That the grades stay the same is shown end to end (the
+(:mod:`autograder.build.recorded_examples`). That the grades stay the same is shown end to end (the
 rehearsed Gradescope run, the ``cold`` benchmark, which compares every question with ``otter
 run``); here, that each piece selects what it says, and that a cold grading of a built bundle's
 solution generates no example at all. No timing is asserted.
@@ -22,9 +22,9 @@ import pytest
 
 from autograder.engine.judge.bundle import (RECORDED_EXAMPLES, load_bundle_folder, sandbox_preload,
                                             single_sandbox_preload)
-from autograder.manifest import discover
-from autograder.recorded_examples import gradescope_root, run_in_bundle
-from autograder.scores import question_points
+from autograder.build.manifest import discover
+from autograder.build.recorded_examples import gradescope_root, run_in_bundle
+from autograder.build.scores import question_points
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -34,9 +34,10 @@ from autograder.engine.judge.bundle import load_bundle
 from autograder.engine.judge.remote import RemoteNamespace
 from autograder.engine.protocol import messages
 from autograder.engine.protocol.limits import Limits
-from autograder.fixtures import load_fixtures, materialize
-from autograder.grade import grade_folder
-from autograder.scores import question_points
+from autograder.build.fixtures import load_fixtures, materialize
+from autograder.grading.batch import grade_folder
+from autograder.build.scores import question_points
+from autograder.build.student_export import student_files
 from solutions import metalearning
 from tests.test_fixtures import DIST, MANIFESTS, _bundle, _expected, _grade, _sample, _student_notebook
 
@@ -218,7 +219,7 @@ def test_grading_twice_gives_the_same_gradebook(tmp_path):
 COORDINATOR_IMPORTS = r"""
 import sys
 from pathlib import Path
-from autograder.grade import grade_folder
+from autograder.grading.batch import grade_folder
 if __name__ == "__main__":
     rows = grade_folder(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), jobs=2)
     heavy = sorted(m for m in ("torch", "hypothesis", "autograder.checks", "solutions") if m in sys.modules)
@@ -250,7 +251,7 @@ def test_the_bundle_tests_are_the_ones_otter_runs_and_sandboxes_get_only_student
         bundle.copy_support(staging)
         with zipfile.ZipFile(DIST / MANIFESTS[0].name / "student.zip") as zf:
             given = {n for n in zf.namelist() if not n.endswith((".ipynb", "/"))}
-        assert {str(p.relative_to(staging)) for p in staging.rglob("*") if p.is_file()} == given
+        assert {str(p.relative_to(staging)) for p in staging.rglob("*") if p.is_file()} == given - set(student_files())
     finally:
         bundle.close()
 

@@ -1,6 +1,6 @@
 """The grading engine against hostile submissions (grading.md's threat model), end to end.
 
-One batch per assignment with a ``hostile/`` folder, graded by ``autograder.grade.grade_folder``
+One batch per assignment with a ``hostile/`` folder, graded by ``autograder.grading.batch.grade_folder``
 with small limits, holds every hostile fixture of ``assignments/<name>/hostile/`` (materialised
 on the solution or the stub notebook); the metalearning batch also holds file-level attacks built
 here: a pickled ``.OTTER_LOG`` that would run code when unpickled, invalid JSON, a non-Python
@@ -39,9 +39,9 @@ import pytest
 from autograder.engine.jail.confine import SANDBOX_UID_BASE
 from autograder.engine.jail.launch import MAX_SLOTS
 from autograder.engine.protocol.limits import Limits
-from autograder.fixtures import load_fixtures, materialize
-from autograder.grade import grade_folder
-from autograder.scores import question_points
+from autograder.build.fixtures import load_fixtures, materialize
+from autograder.grading.batch import grade_folder
+from autograder.build.scores import question_points
 
 ROOT = Path(__file__).resolve().parents[1]
 # the metalearning batch's bundle and fixtures (another assignment's: dist/<name>, assignments/<name>/hostile)

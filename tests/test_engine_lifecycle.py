@@ -83,7 +83,7 @@ def _running(snapshot: dict[int, int]) -> list[int]:
 
 
 def _start_spinning_run(tmp_path: Path, private_view: bool) -> tuple[subprocess.Popen, dict[int, int]]:
-    """Start ``autograder.grade`` on the spinning notebook in a process group of its own; return
+    """Start ``autograder grade`` on the spinning notebook in a process group of its own; return
     it once the sandbox and the student's detached child both run, with it and every process
     below it (pid: start time)."""
     submissions = tmp_path / "submissions"
@@ -92,7 +92,7 @@ def _start_spinning_run(tmp_path: Path, private_view: bool) -> tuple[subprocess.
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(notebook, submissions / "spinner.ipynb")
     env = dict(os.environ, **{SWITCH: "on" if private_view else "off"})
-    run = subprocess.Popen([sys.executable, "-m", "autograder.grade", str(DIST / "metalearning" / "autograder.zip"),
+    run = subprocess.Popen([sys.executable, "-m", "autograder", "grade", str(DIST / "metalearning" / "autograder.zip"),
                             str(submissions), "-o", str(tmp_path / "graded"), "--jobs", "1"],
                            cwd=REPO_ROOT, env=env, start_new_session=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -9,10 +9,10 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from autograder.build import BuildError, build_assignment
+from autograder.build.pipeline import BuildError, build_assignment
 from autograder.engine.judge.cells import graded_code_cells, skipped_when_grading
-from autograder.experiment_cells import NOTICE, announce, dependency_problems
-from autograder.manifest import REPO_ROOT, discover, load_manifest
+from autograder.build.experiment_cells import NOTICE, announce, dependency_problems
+from autograder.build.manifest import REPO_ROOT, discover, load_manifest
 from tests.toy_assignment import write_toy_repo
 
 

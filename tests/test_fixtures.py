@@ -22,12 +22,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import otter_cli
-from autograder.build import DIST, build_assignment
-from autograder.fixtures import Fixture, fixture_namespace, load_fixtures, materialize
-from autograder.manifest import Manifest, discover
-from autograder.scores import question_points, score_namespace, scores_by_question
+from autograder.build import otter_cli
+from autograder.build.pipeline import DIST, build_assignment
+from autograder.build.fixtures import Fixture, fixture_namespace, load_fixtures, materialize
+from autograder.build.manifest import Manifest, discover
+from autograder.build.scores import question_points, score_namespace, scores_by_question
 from tests.check_matrix import CheckMatrix
+from tests.sampling import per_assignment
 
 MANIFESTS = [m for m in discover() if m.fixtures_dir.is_dir()]
 CASES = [(m, f) for m in MANIFESTS for f in load_fixtures(m.fixtures_dir)]
@@ -104,7 +105,7 @@ def _grade(autograder_zip: Path, notebook: nbformat.NotebookNode, folder: Path, 
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("manifest", MANIFESTS, ids=[m.name for m in MANIFESTS])
+@pytest.mark.parametrize("manifest", per_assignment(MANIFESTS))
 def test_otter_run_grades_sample_fixtures(manifest, tmp_path):
     autograder_zip = _bundle(manifest)
     points = question_points(autograder_zip)

@@ -27,14 +27,15 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.build import BUNDLE_SCRIPTS, DIST, build_assignment
+from autograder.build.pipeline import BUNDLE_SCRIPTS, DIST, build_assignment
 from autograder.engine.gradescope import START_AND_REPORT_SECONDS
-from autograder.fixtures import load_fixtures, materialize
-from autograder.leaks import hidden_test_secrets
-from autograder.manifest import discover
-from autograder.scores import question_points
-from autograder.zips import read_texts
+from autograder.build.fixtures import load_fixtures, materialize
+from autograder.build.leaks import hidden_test_secrets
+from autograder.build.manifest import discover
+from autograder.build.scores import question_points
+from autograder.build.zips import read_texts
 from tests.test_fixtures import _expected
+from tests.sampling import per_assignment
 
 MANIFESTS = discover()
 VISIBILITIES = {"hidden", "after_due_date", "after_published", "visible"}
@@ -86,19 +87,29 @@ def run_autograder(script: Path, root: Path, python_bin: Path) -> Run:
 
 
 def check_gradescope_format(results: dict) -> None:
-    """Gradescope's results.json: a numeric score, tests with name/score/max_score/visibility/
-    output (a staff-only row may carry no score), a known stdout visibility, and a score that is
-    the sum of the scored rows."""
+    """Gradescope's results.json: a numeric score, tests with name/visibility/output, a known
+    stdout visibility, and a score that is the sum of the scored rows. Rows without a score are
+    the "Public tests" summary and run_autograder's provisional "Grading did not finish" (visible
+    at once), and staff notes (hidden); no 0/0 row. The scored rows, one
+    per question, are shown once grades are published (before that, a row's hidden results
+    would tell a student what the hidden tests check)."""
     assert isinstance(results["score"], (int, float)) and isinstance(results["output"], str)
     assert results.get("stdout_visibility", "hidden") in VISIBILITIES
     scored = 0.0
+    unscored = []
     for test in results["tests"]:
         assert isinstance(test["name"], str) and isinstance(test["output"], str), test
         assert test["visibility"] in VISIBILITIES, test
-        if test["visibility"] != "hidden" or "score" in test:
+        if "max_score" in test:
             assert 0 <= test["score"] <= test["max_score"], test
+            assert test["visibility"] == "after_published", test
             scored += test["score"]
+        else:
+            assert "score" not in test, test
+            unscored.append((test["name"], test["visibility"]))
     assert abs(results["score"] - scored) < 1e-6, "the score is not the sum of the rows' scores"
+    assert all(v == "visible" for n, v in unscored if n in ("Public tests", "Grading did not finish")), unscored
+    assert all(v == "hidden" for n, v in unscored if n not in ("Public tests", "Grading did not finish")), unscored
 
 
 def student_visible(results: dict, stdout: str) -> str:
@@ -148,7 +159,7 @@ HOSTILE_ELSEWHERE = "steal_reference_via_isolation"
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("manifest", MANIFESTS, ids=[m.name for m in MANIFESTS])
+@pytest.mark.parametrize("manifest", per_assignment(MANIFESTS))
 def test_stub_export_and_hostile_submission(rehearsals, manifest, tmp_path):
     """The untouched stub earns nothing, a grader.export() zip of the solution (the notebook
     inside a zip) every point, and a hostile fixture the score its fixture file expects."""

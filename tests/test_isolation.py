@@ -9,7 +9,7 @@ import pytest
 
 from autograder.checks.isolation import dependencies, dependency_source
 from autograder.engine.judge.bundle import load_bundle
-from autograder.manifest import REPO_ROOT, discover
+from autograder.build.manifest import REPO_ROOT, discover
 
 MANIFESTS = discover()
 

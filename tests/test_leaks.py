@@ -2,7 +2,7 @@
 
 import json
 
-from autograder.leaks import Secret, find_leaks, function_secrets, hidden_test_secrets
+from autograder.build.leaks import Secret, find_leaks, function_secrets, hidden_test_secrets
 
 REFERENCE = '''
 def logistic_loss(scores, labels):

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from autograder.engine.judge.bundle import load_bundle
-from autograder.grade import grade_folder
+from autograder.grading.batch import grade_folder
 
 CORPUS = Path(__file__).resolve().parent / "otter_corpus"
 ENTRIES = sorted(p for p in CORPUS.iterdir() if (p / "expected.json").is_file())

@@ -24,7 +24,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 from autograder.engine.judge.bundle import BundleRefused, load_bundle, total_from_config
 from autograder.engine.judge.cells import seeded
 from autograder.engine.judge.outcome import CaseResult, Graded
-from autograder.grade import grade_folder
+from autograder.grading.batch import grade_folder
 from tests.foreign_bundle import otter_run_scores, write_bundle, write_notebook
 
 EXCEPTION_Q1 = '''from otter.test_files import test_case
@@ -169,7 +169,7 @@ def test_grade_command_refuses_in_one_line(tmp_path):
     zip_path = write_bundle(tmp_path / "b.zip", {"q1": EXCEPTION_Q1}, config={"grade_from_log": True})
     (tmp_path / "subs").mkdir()
     write_notebook(tmp_path / "subs" / "a.ipynb", "x = 1")
-    run = subprocess.run([sys.executable, "-m", "autograder.grade", str(zip_path), str(tmp_path / "subs"),
+    run = subprocess.run([sys.executable, "-m", "autograder", "grade", str(zip_path), str(tmp_path / "subs"),
                           "-o", str(tmp_path / "out")], capture_output=True, text=True, timeout=120)
     assert run.returncode != 0
     assert run.stderr.strip().splitlines() == [
@@ -249,7 +249,7 @@ def test_ok_format_and_pandas_values_go_to_otters_grading_like_otter_run(tmp_pat
 
 def test_build_validation_names_what_the_engine_refuses(tmp_path):
     """Our build checks each bundle loads in the engine Gradescope runs (not only in otter)."""
-    from autograder.build import _engine_refusals
+    from autograder.build.pipeline import _engine_refusals
 
     sound = write_bundle(tmp_path / "sound.zip", {"q1": EXCEPTION_Q1}, files={"autograder/checks/x.py": ""})
     refused = write_bundle(tmp_path / "refused.zip", {"q1": EXCEPTION_Q1}, config={"plugins": ["p.Plugin"]},

@@ -12,6 +12,9 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_raw_cell
 
 REFERENCE = '''
+__all__ = ["double"]
+
+
 def double(x):
     """2x."""
     return 2 * x
@@ -23,6 +26,17 @@ def check_double(env):
     double = env["double"]
     for value in range(-50, 50, 7):
         assert double(value) == 2 * value, "double: wrong value on an integer input"
+'''
+
+FIXTURE = '''"""Adds one instead of doubling.
+
+base: solution
+expect: double=zero
+"""
+
+
+def double(x):
+    return x + 1
 '''
 
 PUBLIC_TEST = "def test_double_public(double):\n    assert double(2) == 4"
@@ -58,12 +72,16 @@ def write_toy_repo(root: Path, reference: str = REFERENCE, **master_kwargs) -> P
     """Lay out a repository with one assignment ``toy``; return the assignment folder."""
     (root / "solutions").mkdir(parents=True)
     (root / "solutions" / "__init__.py").write_text("")
+    if "__all__" not in reference:  # a test's own reference: still one question, double
+        reference = '__all__ = ["double"]\n' + reference
     (root / "solutions" / "toy.py").write_text(reference)
     (root / "autograder" / "checks").mkdir(parents=True)
     (root / "autograder" / "checks" / "__init__.py").write_text("")
     (root / "autograder" / "checks" / "toy.py").write_text(CHECKS)
     folder = root / "assignments" / "toy"
     folder.mkdir(parents=True)
+    (folder / "fixtures").mkdir()
+    (folder / "fixtures" / "double_adds_one.py").write_text(FIXTURE)
     (folder / "build.toml").write_text('master = "toy.ipynb"\nreference = "solutions/toy.py"\n')
     nbformat.write(master_notebook(**master_kwargs), folder / "toy.ipynb")
     return folder

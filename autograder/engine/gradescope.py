@@ -139,6 +139,17 @@ def _leave() -> None:
     os._exit(0)
 
 
+def _arguments(argv: list[str]) -> str:
+    """The Gradescope root folder (``run_autograder`` passes ``/autograder``); ``--help`` explains."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m autograder.engine.gradescope",
+                                     description="Grade the one submission of a Gradescope layout "
+                                     "(ROOT/source, ROOT/submission) into ROOT/results/results.json.")
+    parser.add_argument("root", nargs="?", default="/autograder", help="the layout's root (default /autograder)")
+    return parser.parse_args(argv).root
+
+
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "/autograder")
+    main(_arguments(sys.argv[1:]))
     _leave()

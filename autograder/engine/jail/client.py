@@ -112,7 +112,7 @@ class Sandbox:
     def greet(self) -> None:
         header, _ = self._receive(60.0)
         if not header.get("hello"):
-            self.kill("the sandbox did not start")
+            self.kill("the notebook's process could not be started")
             raise self.gone()
         self.degraded = [str(d)[:200] for d in header.get("degraded", [])][:10]
 
@@ -120,13 +120,13 @@ class Sandbox:
         try:
             return wire.receive(self.sock, timeout=timeout)
         except wire.WireTimeout:
-            self.kill(f"no answer within {timeout:.0f} s", TIME)
+            self.kill(f"it ran past the time limit (no answer within {timeout:.0f} s)", TIME)
         except wire.WireTooLarge:
-            self.kill("sent an answer larger than the grader accepts", PROTOCOL)
+            self.kill("it returned more data than the grader accepts", PROTOCOL)
         except wire.WireClosed:
-            self.kill("the notebook's process ended")
+            self.kill("the notebook's process ended (it exited, crashed or ran out of memory)")
         except DecodeError:
-            self.kill("sent a malformed answer", PROTOCOL)
+            self.kill("it interfered with the grader's messages", PROTOCOL)
         raise self.gone()
 
     def gone(self) -> SandboxGone:
@@ -144,11 +144,11 @@ class Sandbox:
         try:
             wire.send(self.sock, messages.header(message), list(blobs))
         except OSError:
-            self.kill("the notebook's process ended")
+            self.kill("the notebook's process ended (it exited, crashed or ran out of memory)")
             raise self.gone()
         reply, reply_blobs = self._receive(timeout)
         if "internal" in reply:
-            self.kill("the grading runtime inside the sandbox failed", PROTOCOL)  # its text is the student's
+            self.kill("it broke the grader's code that runs beside it", PROTOCOL)  # its text is the student's
             raise self.gone()
         return reply, reply_blobs
 
@@ -166,4 +166,4 @@ class Sandbox:
                 wire.send(self.sock, messages.header(messages.Bye()))
             except OSError:
                 pass
-            self.kill("closed")
+            self.kill("grading of this submission ended")

@@ -1,6 +1,6 @@
 """TRUSTED SIDE. What starting a grading run needs, without importing torch or the checks.
 
-The coordinator of a run (:func:`autograder.grade.grade_folder`) starts the sandbox fork server
+The coordinator of a run (:func:`autograder.grading.batch.grade_folder`) starts the sandbox fork server
 first, before it imports anything heavy itself: the fork server's own start (torch, matplotlib,
 the given modules' imports) is the longest step of a run's start-up, so it goes first and runs
 while the judges' parent warms up. Judges lease their sandbox slots here too.

@@ -41,6 +41,7 @@ from autograder.engine.jail.launch import REPO_ROOT
 
 GRADING_DIRS = ("solutions", "autograder", "tests")
 RECORDED_EXAMPLES = "recorded_examples.json"
+MANUAL_QUESTIONS = "manual_questions.json"  # our build's record of the written questions
 
 
 class BundleRefused(ValueError):
@@ -127,6 +128,16 @@ class Bundle:
                                 (solutions, self.files / "solutions")):
             if folder.is_dir() and str(folder) not in package.__path__:
                 package.__path__.append(str(folder))
+
+    @functools.cached_property
+    def manual_questions(self) -> dict[str, float]:
+        """Written question → its points, from :data:`MANUAL_QUESTIONS` (our build writes it;
+        otter records none, so a foreign bundle has none): graded by hand, never by the engine."""
+        try:
+            listed = json.loads((self.folder / MANUAL_QUESTIONS).read_text())
+            return {str(q["name"]): float(q["points"]) for q in listed}
+        except (OSError, ValueError, KeyError, TypeError):
+            return {}
 
     def load_recorded_examples(self) -> None:
         """In a judge: hand the bundle's :data:`RECORDED_EXAMPLES` to the replay, so no property

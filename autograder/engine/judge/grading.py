@@ -107,7 +107,7 @@ class Session:
 
     def _retire(self) -> None:
         if self.sandbox is not None:
-            self.sandbox.kill("retired")
+            self.sandbox.kill("grading of this submission ended")
             self.graded.staff_notes.append(f"sandbox exit: {self.sandbox.exit_status}")
             self.sandbox = None
         if self.staging is not None:
@@ -218,6 +218,7 @@ def _grade_with_engine(server: ForkServer, bundle: Bundle, notebook: nbformat.No
             session.start()
         except SandboxGone as gone:
             graded.notes.append(f"the notebook could not be run: {session.stopped(gone).reason}")
+        graded.cell_errors = dict(session.cell_errors)
         for index, error in sorted(session.cell_errors.items()):
             graded.notes.append(f"code cell {index + 1} raised {error}")
         for hidden in (False, True):

@@ -5,9 +5,8 @@ A submissions folder may hold, in any mix:
 - notebooks (``alice.ipynb``): the identifier is the file name without ``.ipynb``;
 - zips made by ``grader.export()`` (``bob.zip``): the notebook inside is used; everything else in
   the zip (``.OTTER_LOG`` above all, a dill pickle that runs code when loaded) is never read;
-- a Gradescope bulk export: ``submission_<id>/`` folders (each holding the uploaded notebook or
-  zip) next to ``submission_metadata.yml``, whose submitter names and emails (read with
-  ``yaml.safe_load``) go into the gradebook.
+- a Gradescope bulk export: ``submission_<id>/`` folders, each holding the uploaded notebook or
+  zip (who submitted each is the batch's business: :mod:`autograder.grading.identities`).
 
 Reading a notebook is parsing JSON (``nbformat``), with size limits against zip and JSON bombs.
 A submission that cannot be read gets a :class:`Loaded` with a clear message and no notebook:
@@ -30,7 +29,6 @@ PYTHON_LANGUAGES = {"python", "python3", "ipython", "ipython3"}
 class Submission:
     identifier: str
     path: Path
-    submitters: tuple[str, ...] = ()
 
 
 @dataclass
@@ -45,32 +43,9 @@ def _is_notebook_name(name: str) -> bool:
     return name.endswith(".ipynb") and not any(p.startswith(("__MACOSX", ".ipynb_checkpoints")) for p in parts)
 
 
-def _gradescope_submitters(folder: Path) -> dict[str, tuple[str, ...]]:
-    metadata = folder / "submission_metadata.yml"
-    if not metadata.is_file():
-        return {}
-    import yaml
-
-    try:
-        data = yaml.safe_load(metadata.read_text())
-    except (yaml.YAMLError, UnicodeDecodeError):
-        return {}
-    submitters = {}
-    for key, entry in (data or {}).items() if isinstance(data, dict) else []:
-        people = entry.get(":submitters", entry.get("submitters", [])) if isinstance(entry, dict) else []
-        names = []
-        for person in people if isinstance(people, list) else []:
-            if isinstance(person, dict):
-                names.append(str(person.get(":email") or person.get("email") or person.get(":name")
-                                 or person.get("name") or "")[:200])
-        submitters[str(key)] = tuple(n for n in names if n)
-    return submitters
-
-
 def collect(folder: Path) -> list[Submission]:
     """Every submission in ``folder``, sorted by identifier."""
     folder = Path(folder)
-    submitters = _gradescope_submitters(folder)
     found: list[Submission] = []
     for path in sorted(folder.iterdir()):
         if path.is_symlink():
@@ -80,8 +55,7 @@ def collect(folder: Path) -> list[Submission]:
         elif path.is_dir():
             candidates = sorted(p for p in path.iterdir() if p.is_file() and not p.is_symlink()
                                 and p.suffix in (".ipynb", ".zip"))
-            found.append(Submission(path.name, candidates[0] if len(candidates) == 1 else path,
-                                    submitters.get(path.name, ())))
+            found.append(Submission(path.name, candidates[0] if len(candidates) == 1 else path))
     return sorted(found, key=lambda s: s.identifier)
 
 

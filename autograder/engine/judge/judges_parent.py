@@ -1,6 +1,6 @@
 """The process every judge of a batch is forked from: what it holds, and how it ends.
 
-:func:`autograder.grade.grade_folder` preloads this module into multiprocessing's fork server,
+:func:`autograder.grading.batch.grade_folder` preloads this module into multiprocessing's fork server,
 which then holds :mod:`warm_judge` (torch, hypothesis, the checks) for its forks. It holds nothing
 to flush or release (it writes no file; its judges are the coordinator's business), so when the
 run ends, normally or killed, it leaves at once (``os._exit`` at exit) instead of tearing down

@@ -28,6 +28,7 @@ class Graded:
     seconds: float = 0.0
     grader: str = "engine"                # engine | otter (otter's own grading, in the sandbox)
     all_or_nothing: frozenset[str] = frozenset()  # questions scored all or nothing (otter's rule)
+    cell_errors: dict[int, str] = field(default_factory=dict)  # code cell index -> the exception's type
 
     def score(self, question: str) -> float:
         """The question's points: its passed cases' points, or, for an all-or-nothing question,

@@ -1,20 +1,18 @@
-"""TRUSTED SIDE. What a graded batch leaves behind: results.json, gradebook, feedback.
+"""TRUSTED SIDE. What grading one submission leaves behind: results.json and feedback.
 
 - ``results/<id>/results.json``: Gradescope's schema (``score``, ``execution_time``, ``output``,
   ``tests`` with ``name``/``score``/``max_score``/``output``/``visibility``/``status``). Every
   message in it was written by the judge: public test messages (otter's shape, no student
   exception text), hidden checks' short messages (never test source), notes about the run.
   Confinement steps the system did not allow are listed in a row only staff see.
-- ``gradebook.csv``: one row per submission: identifier, submitters, one column per question,
-  total, possible, status, message. Sorted by identifier and free of timings, so grading a batch
-  twice gives the same file byte for byte.
+  Students see a "Public tests" row at once and the per-question rows (scores, hidden
+  results) once grades are published. A failure caused by a name that an earlier failed cell
+  never defined names that cell.
 - ``feedback/<id>.txt``: the same per-question lines as plain text.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from pathlib import Path
 
@@ -22,31 +20,66 @@ from autograder.engine.judge.bundle import Bundle
 from autograder.engine.judge.outcome import Graded
 
 
-def _number(x: float) -> float | int:
+def rounded(x: float) -> float | int:
     x = round(float(x), 5)
     return int(x) if x == int(x) else x
 
 
-def question_lines(graded: Graded, bundle: Bundle) -> list[tuple[str, float, float, str]]:
-    """(question, score, max, text) for every question of the bundle."""
+MISSING_NAME = ("raised NameError", "is not defined")  # what a failed earlier cell leaves behind
+
+
+def _earlier_failure(graded: Graded) -> str:
+    """The first code cell that raised, in words ("" when none did)."""
+    if not graded.cell_errors:
+        return ""
+    index = min(graded.cell_errors)
+    return f"code cell {index + 1} raised {graded.cell_errors[index]}"
+
+
+def _explained(message: str, earlier: str) -> str:
+    """A failure caused by a name an earlier failed cell never defined says which cell that was."""
+    if earlier and any(m in message for m in MISSING_NAME):
+        return f"{message} (probably because {earlier}: fix that cell first)"
+    return message
+
+
+def _passed(kind: str, cases: list) -> list[str]:
+    return [f"{kind} tests: {sum(c.passed for c in cases)}/{len(cases)} passed"] if cases else []
+
+
+def question_lines(graded: Graded, bundle: Bundle, hidden: bool = True) -> list[tuple[str, float, float, str]]:
+    """(question, score, max, text) for every autograded question; the text covers the public
+    cases, and the hidden ones too when ``hidden``. A kind of test a question has none of is not
+    mentioned (no "0/0")."""
+    earlier = _earlier_failure(graded)
     rows = []
     for question in bundle.questions:
-        cases = [c for c in graded.cases if c.question == question.name]
-        messages = [c.message for c in cases if not c.passed and c.message]
+        cases = [c for c in graded.cases if c.question == question.name and (hidden or not c.hidden)]
         public = [c for c in cases if not c.hidden]
-        hidden = [c for c in cases if c.hidden]
-        summary = [f"public tests: {sum(c.passed for c in public)}/{len(public)} passed"]
-        if hidden:
-            summary.append(f"hidden tests: {sum(c.passed for c in hidden)}/{len(hidden)} passed")
-        text = "; ".join(summary) + ("\n" + "\n".join(messages) if messages else "")
-        rows.append((question.name, graded.score(question.name), question.max_score, text))
+        summary = _passed("public", public) + _passed("hidden", [c for c in cases if c.hidden])
+        messages = [_explained(c.message, earlier) for c in cases if not c.passed and c.message]
+        text = "; ".join(summary) or "no tests"
+        rows.append((question.name, graded.score(question.name), question.max_score,
+                     text + ("\n" + "\n".join(messages) if messages else "")))
     return rows
 
 
+def _public_summary(graded: Graded, bundle: Bundle) -> str:
+    """Every question's public tests, for the row students see before the deadline."""
+    lines = [f"{name}: {text}" for name, _, _, text in question_lines(graded, bundle, hidden=False)
+             if not text.startswith("no tests")]
+    return "\n".join(lines) or "This assignment has no public tests."
+
+
 def results_json(graded: Graded, bundle: Bundle) -> dict:
-    tests = []
+    """Gradescope's results: a "Public tests" row visible at once (no score: it reveals nothing
+    of the hidden tests), then one row per question with its score, public and hidden results,
+    visible once grades are published (otter's layout, with its hidden rows shown after
+    publishing instead of never)."""
+    tests = [{"name": "Public tests", "output": _public_summary(graded, bundle), "visibility": "visible",
+              "status": "passed" if all(c.passed for c in graded.cases if not c.hidden) else "failed"}]
     for name, score, possible, text in question_lines(graded, bundle):
-        tests.append({"name": name, "score": _number(score), "max_score": _number(possible),
+        tests.append({"name": name, "score": rounded(score), "max_score": rounded(possible),
                       "output": text, "visibility": "after_published",
                       "status": "passed" if score >= possible else "failed"})
     if graded.staff_notes:
@@ -55,7 +88,7 @@ def results_json(graded: Graded, bundle: Bundle) -> dict:
     output = [f"Status: {graded.status}" + (f" ({graded.message})" if graded.message else "")]
     output += graded.notes
     return {
-        "score": _number(bundle.total_score({q.name: graded.score(q.name) for q in bundle.questions})),
+        "score": rounded(bundle.total_score({q.name: graded.score(q.name) for q in bundle.questions})),
         "execution_time": round(graded.seconds, 2),
         "output": "\n".join(output),
         "output_format": "text",
@@ -72,22 +105,9 @@ def feedback_text(identifier: str, graded: Graded, bundle: Bundle) -> str:
     scores = {}
     for name, score, possible, text in question_lines(graded, bundle):
         scores[name] = score
-        lines.append(f"{name}: {_number(score)}/{_number(possible)} - {text}")
-    lines.append(f"total: {_number(bundle.total_score(scores))}/{_number(bundle.total_possible)}")
+        lines.append(f"{name}: {rounded(score)}/{rounded(possible)} - {text}")
+    lines.append(f"total: {rounded(bundle.total_score(scores))}/{rounded(bundle.total_possible)}")
     return "\n".join(lines) + "\n"
-
-
-def gradebook_csv(rows: list[tuple[str, tuple[str, ...], Graded]], bundle: Bundle) -> str:
-    names = [q.name for q in bundle.questions]
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["submission", "submitters", *names, "total", "possible", "status", "message"])
-    for identifier, submitters, graded in sorted(rows, key=lambda r: r[0]):
-        scores = {n: graded.score(n) for n in names}
-        writer.writerow([identifier, ";".join(submitters), *(_number(s) for s in scores.values()),
-                         _number(bundle.total_score(scores)), _number(bundle.total_possible),
-                         graded.status, graded.message])
-    return out.getvalue()
 
 
 def refusal_json(reason: str) -> dict:

@@ -1,4 +1,4 @@
-"""Grade one submission as it arrives: the one function the batch (``autograder.grade``) and
+"""Grade one submission as it arrives: the one function the batch (``autograder.grading.batch``) and
 Gradescope (``autograder.engine.gradescope``) entry points share.
 
 The submission is read as data (:mod:`intake`: a notebook or a ``grader.export()`` zip); one

@@ -24,7 +24,7 @@ class QuestionPoints:
         return self.public + self.hidden
 
     def expected(self, outcome: str) -> float:
-        """Points for an outcome of autograder.fixtures: full, public, hidden or zero."""
+        """Points for an outcome of autograder.build.fixtures: full, public, hidden or zero."""
         return {"full": self.total, "public": self.public, "hidden": self.hidden, "zero": 0.0}[outcome]
 
 

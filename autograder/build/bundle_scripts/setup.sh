@@ -2,7 +2,7 @@
 # Gradescope runs this once, as root, when it builds the autograder's image: it installs what
 # grading with our engine needs and nothing else (otter's own setup.sh also installs a browser
 # for webpdf, LaTeX and pandoc; the engine writes no PDF). Written into each bundle by
-# autograder/build.py in place of otter's.
+# autograder/build/pipeline.py in place of otter's.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 

@@ -1,20 +1,24 @@
 """Build every assignment: master notebook → ``otter assign`` → validation → ``dist/<name>/``.
 
-``python -m autograder.build [NAME ...]`` builds the named assignments (default: all) into
+``autograder build [NAME ...]`` builds the named assignments (default: all) into
 
-- ``dist/<name>/student.zip``: the student notebook, data and given code;
+- ``dist/<name>/student.zip``: the student notebook, data and given code, ``written_answers.py``
+  and a ``requirements.txt`` (:mod:`student_export`);
 - ``dist/<name>/autograder.zip``: the Gradescope bundle (tests, reference, grading checks, and
   the hidden checks' hypothesis examples recorded while grading the solution: :mod:`recorded_examples`);
 - ``dist/<name>/solution.ipynb``: the solution notebook (without outputs), for staff only.
 
 A bundle is only written when it passes validation: the solution notebook earns every point,
 the untouched student notebook earns none on any autograded question, and no hidden test,
-reference function or grading check appears in the student zip.  Work files go to ``build/``.
+reference function or grading check appears in the student zip.  Before any of it, the master's
+questions, the reference, the checks and the fixtures are cross-checked (:mod:`crosscheck`). A
+failed build names its cause (:mod:`diagnose`) and keeps the previous ``dist/<name>/``. Work
+files go to ``build/``.
 """
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import hashlib
 import shutil
 import sys
@@ -27,13 +31,19 @@ from pathlib import Path
 import nbformat
 import yaml
 
+from autograder.engine.judge.bundle import MANUAL_QUESTIONS
+
 from . import otter_cli
 from .closure import import_closure
+from .crosscheck import crosscheck
+from .diagnose import first_cell_error
 from .experiment_cells import announce, dependency_problems
 from .inject import fill_notebook
 from .leaks import Secret, find_leaks, function_secrets, hidden_test_secrets
 from .manifest import REPO_ROOT, Manifest, discover
+from .master_questions import manual_questions_json
 from .recorded_examples import RecordingError, record
+from .student_export import append_export_cells, student_files
 from .scores import question_points, scores_by_question
 from .zips import read_texts, rezip, zip_folder
 
@@ -46,6 +56,8 @@ ENGINE = "autograder/engine"  # every bundle ships all of it
 BUNDLE_SCRIPTS = Path(__file__).parent / "bundle_scripts"  # Gradescope's setup.sh and run_autograder
 CPU_TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
 BUILD_ONLY = ("pytest", "jupytext", "nbclient", "nbformat", "ipykernel")  # or otter-grader brings them
+# Students' side only: the PDF of their written answers (autograder/student/); grading makes no PDF.
+STUDENT_ONLY = ("fpdf2",)
 CONFIG_MARKER = "# ASSIGNMENT CONFIG"
 
 
@@ -65,13 +77,15 @@ class Bundle:
 def _bundle_requirements() -> str:
     """The grading image's pip requirements: our pins from pyproject.toml, less what only
     building needs, with torch's CPU build (its ``+cpu`` local version from torch's CPU index:
-    PyPI's torch is the CUDA build and pulls the nvidia-* packages). otter-grader[grading] stays:
+    PyPI's torch is the CUDA build and pulls the nvidia-* packages), and less what only students
+    use (:data:`STUDENT_ONLY`). otter-grader[grading] stays:
     the engine reads test files with otter's loader. The build sets ``overwrite_requirements``,
     so these are the environment's whole pip list (otter would add its ``plugins`` extra)."""
     import tomllib
 
     pins = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    kept = [f"{p}+cpu" if p.startswith("torch==") else p for p in pins if not p.startswith(BUILD_ONLY)]
+    kept = [f"{p}+cpu" if p.startswith("torch==") else p for p in pins
+            if not p.startswith(BUILD_ONLY + STUDENT_ONLY)]
     return "\n".join([f"--extra-index-url {CPU_TORCH_INDEX}", *kept]) + "\n"
 
 
@@ -87,7 +101,7 @@ def _test_cell_sources(notebook: nbformat.NotebookNode) -> list[str]:
 
 
 def grading_files(manifest: Manifest, repo_root: Path = REPO_ROOT) -> list[Path]:
-    """What grading this assignment imports (:mod:`autograder.closure`): the engine, the modules
+    """What grading this assignment imports (:mod:`autograder.build.closure`): the engine, the modules
     the master's test cells import (its checks), the reference module and the given code, with
     everything they import, their packages and their checkpoints; no other topic's file."""
     notebook = nbformat.read(manifest.master, as_version=4)
@@ -136,6 +150,7 @@ def stage_assignment(manifest: Manifest, stage: Path, repo_root: Path = REPO_ROO
     notebook = nbformat.read(master, as_version=4)
     _configure(notebook, manifest)
     fill_notebook(notebook, manifest.reference.read_text())
+    append_export_cells(notebook, manifest.master.name)  # before announce: it is an otter_ignore cell
     announce(notebook)
     problems = dependency_problems(notebook)
     if problems:
@@ -163,14 +178,19 @@ def _gradescope_scripts(name: str, data: bytes) -> bytes:
     return data
 
 
-def _collect(manifest: Manifest, otter_out: Path, dist: Path) -> Bundle:
+def _collect(manifest: Manifest, master: Path, otter_out: Path, dist: Path) -> Bundle:
     dist.mkdir(parents=True, exist_ok=True)
     for notebook in [otter_out / "student" / manifest.master.name, otter_out / "autograder" / manifest.master.name]:
         _stable_cell_ids(notebook)
     zips = sorted((otter_out / "autograder").glob("*-autograder_*.zip"))
     if len(zips) != 1:
         raise BuildError(f"{manifest.name}: otter assign wrote {len(zips)} autograder zips")
-    autograder_zip = rezip(zips[0], dist / "autograder.zip", replace=_gradescope_scripts)
+    manual = manual_questions_json(nbformat.read(master, as_version=4))
+    autograder_zip = rezip(zips[0], dist / "autograder.zip", replace=_gradescope_scripts, add={MANUAL_QUESTIONS: manual})
+    for name, data in student_files().items():  # the student zip's alone: not in otter's `files`
+        if (otter_out / "student" / name).exists():
+            raise BuildError(f"{manifest.name}: the student folder already holds {name}, which the build adds")
+        (otter_out / "student" / name).write_bytes(data)
     student_zip = zip_folder(otter_out / "student", dist / "student.zip")
     solution = dist / "solution.ipynb"
     shutil.copy2(otter_out / "autograder" / manifest.master.name, solution)
@@ -233,7 +253,7 @@ def _engine_problems(bundle: Bundle, notebooks: dict[str, Path], otter_scores: d
     import os
     import tempfile
 
-    from autograder.grade import grade_folder
+    from autograder.grading.batch import grade_folder
 
     with tempfile.TemporaryDirectory(prefix="engine-validation-") as tmp:
         batch = Path(tmp) / "submissions"
@@ -269,18 +289,27 @@ def validate(bundle: Bundle, manifest: Manifest, workdir: Path, repo_root: Path 
         stub_scores = scores_by_question(stub_run.result())
     problems += _engine_problems(bundle, {"solution": bundle.solution_notebook, "stub": stub},
                                  {"solution": solution_scores, "stub": stub_scores})
+    missed = False
     for question, points in sorted(bundle.points.items()):
         got = solution_scores.get(question, 0.0)
         if abs(got - points.total) > 1e-9:
+            missed = True
             problems.append(f"the solution misses points on {question}: {got:g} of {points.total:g}")
         if stub_scores.get(question, 0.0) > 0:
             problems.append(f"the untouched stub earns {stub_scores[question]:g} points on {question}")
-    return problems
+    cause = first_cell_error(bundle.solution_notebook, workdir / "stage") if missed else ""
+    return problems + ([f"the solution notebook fails first at {cause}"] if cause else [])
 
 
 def build_assignment(manifest: Manifest, dist_root: Path = DIST, work_root: Path = WORK,
                      repo_root: Path = REPO_ROOT) -> Bundle:
-    """Build and validate one assignment; raise BuildError (and remove its dist folder) if unsound."""
+    """Build and validate one assignment into ``dist_root/<name>/``; raise BuildError if it is
+    unsound. The build writes into a partial folder beside it and replaces the previous
+    ``<name>/`` only once everything validated, so a failed build keeps the last good one."""
+    gaps = crosscheck(manifest, nbformat.read(manifest.master, as_version=4), repo_root)
+    if gaps:
+        raise BuildError(f"{manifest.name}: questions, references, checks and fixtures do not match:\n  - "
+                         + "\n  - ".join(gaps))
     work = work_root / manifest.name
     master = stage_assignment(manifest, work / "stage", repo_root)
     otter_out = work / "otter"
@@ -290,48 +319,53 @@ def build_assignment(manifest: Manifest, dist_root: Path = DIST, work_root: Path
         otter_cli.assign(master, otter_out)
     except otter_cli.OtterError as exc:
         raise BuildError(f"{manifest.name}: {exc}") from exc
-    dist = dist_root / manifest.name
-    if dist.exists():
-        shutil.rmtree(dist)
-    bundle = _collect(manifest, otter_out, dist)
+    final, partial = dist_root / manifest.name, dist_root / f".{manifest.name}.partial"
+    shutil.rmtree(partial, ignore_errors=True)
     try:
-        record(bundle.autograder_zip, bundle.solution_notebook)
-    except RecordingError as exc:
-        shutil.rmtree(dist)
-        raise BuildError(f"{manifest.name}: {exc}") from exc
-    problems = validate(bundle, manifest, work, repo_root)
-    if problems:
-        shutil.rmtree(dist)
-        raise BuildError(f"{manifest.name} failed validation:\n  - " + "\n  - ".join(problems))
-    return bundle
+        bundle = _collect(manifest, master, otter_out, partial)
+        try:
+            record(bundle.autograder_zip, bundle.solution_notebook)
+        except RecordingError as exc:
+            raise BuildError(f"{manifest.name}: {exc}") from exc
+        problems = validate(bundle, manifest, work, repo_root)
+        if problems:
+            raise BuildError(f"{manifest.name} failed validation:\n  - " + "\n  - ".join(problems))
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    if final.exists():
+        shutil.rmtree(final)
+    partial.rename(final)
+    return dataclasses.replace(bundle, student_zip=final / bundle.student_zip.name,
+                               autograder_zip=final / bundle.autograder_zip.name,
+                               solution_notebook=final / bundle.solution_notebook.name)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="*", help="assignment folder names (default: all)")
-    args = parser.parse_args(argv)
+def build_named(names: list[str], dist_root: Path = DIST, work_root: Path = WORK, out=sys.stdout) -> int:
+    """Build the named assignments (all when none is named); one line each. Return the exit
+    status: 0 when all built, 1 when one failed validation, 2 for an unknown name."""
     manifests = discover()
-    if args.names:
+    if names:
         known = {m.name: m for m in manifests}
-        missing = [n for n in args.names if n not in known]
+        missing = [n for n in names if n not in known]
         if missing:
             print(f"unknown assignment(s): {', '.join(missing)}; known: {', '.join(known)}", file=sys.stderr)
             return 2
-        manifests = [known[n] for n in args.names]
+        manifests = [known[n] for n in names]
+    return build_manifests(manifests, dist_root, work_root, out)
+
+
+def build_manifests(manifests: list[Manifest], dist_root: Path, work_root: Path, out=sys.stdout) -> int:
     failed = 0
     for manifest in manifests:
         start = time.perf_counter()
         try:
-            bundle = build_assignment(manifest)
+            bundle = build_assignment(manifest, dist_root, work_root)
         except BuildError as exc:
             failed += 1
             print(f"FAILED {exc}", file=sys.stderr)
             continue
         total = sum(p.total for p in bundle.points.values())
         print(f"built {bundle.name}: {len(bundle.points)} autograded questions, {total:g} points, "
-              f"validated in {time.perf_counter() - start:.1f} s -> {bundle.autograder_zip.parent}")
+              f"validated in {time.perf_counter() - start:.1f} s -> {bundle.autograder_zip.parent}", file=out)
     return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -26,7 +26,7 @@ import zipfile
 from pathlib import Path
 
 from autograder.engine.judge.bundle import RECORDED_EXAMPLES
-from autograder.zips import rezip
+from autograder.build.zips import rezip
 
 
 def gradescope_root(autograder_zip: Path, notebook: Path, root: Path) -> Path:

@@ -17,7 +17,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 ASSIGNMENTS_DIR = REPO_ROOT / "assignments"
 
 
@@ -39,7 +39,7 @@ def load_manifest(folder: Path, repo_root: Path = REPO_ROOT) -> Manifest:
     folder = Path(folder).resolve()
     path = folder / "build.toml"
     if not path.is_file():
-        raise ValueError(f"{folder}: no build.toml (see autograder/manifest.py)")
+        raise ValueError(f"{folder}: no build.toml (see autograder/build/manifest.py)")
     data = tomllib.loads(path.read_text())
     unknown = set(data) - {"master", "reference", "ship"}
     if unknown:

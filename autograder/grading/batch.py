@@ -1,12 +1,9 @@
-"""Grade a folder of submissions with the grading engine.
+"""Grade a folder of submissions with the grading engine (``autograder grade``, :mod:`autograder.cli`).
 
-    .venv/bin/python -m autograder.grade ASSIGNMENT SUBMISSIONS [-o OUT] [--jobs N]
-
-ASSIGNMENT is an assignment name (its built ``dist/<name>/autograder.zip``) or the path of an
-autograder zip. SUBMISSIONS is a folder of notebooks, ``grader.export()`` zips or a Gradescope
-bulk export (see :mod:`autograder.engine.judge.intake`). OUT (default ``graded/<assignment>``) receives
-``gradebook.csv``, ``results/<id>/results.json`` and ``feedback/<id>.txt``
-(:mod:`autograder.engine.judge.report`).
+The folder holds notebooks, ``grader.export()`` zips or a Gradescope bulk export (see
+:mod:`autograder.engine.judge.intake` and :mod:`inputs`); the output folder receives what
+:mod:`outputs` lists: results.json and feedback per submission, the gradebooks, ``graded.json``
+and the HTML report.
 
 Each of the N jobs is a judge process with its own sandbox user (a slot leased machine-wide, so
 concurrent grading runs never share one); student code runs only in sandboxes
@@ -23,7 +20,6 @@ when a judge process itself dies: the row then says so and the batch goes on.
 
 from __future__ import annotations
 
-import argparse
 import concurrent.futures as futures
 import multiprocessing
 import multiprocessing.forkserver
@@ -34,8 +30,13 @@ import time
 from pathlib import Path
 
 from autograder.engine.protocol.limits import Limits
+from autograder.grading import identities, outputs
+from autograder.grading.identities import Roster
+from autograder.grading.inputs import InputError
+from autograder.grading.progress import Progress
+from autograder.grading.records import GradedSubmission
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 _worker: dict = {}
 
@@ -60,36 +61,46 @@ def _start_worker(bundle_folder: str, limits: Limits, server_address: str) -> No
     _worker["server"].wait_ready()
 
 
-def _grade_one(identifier: str, path: str, submitters: tuple, out_dir: str):
+def _grade_one(identifier: str, path: str, out_dir: str):
     from autograder.engine.judge import intake, report
     from autograder.engine.judge.submission import grade_submission
 
     bundle = _worker["bundle"]
-    submission = intake.Submission(identifier, Path(path), submitters)
-    graded = grade_submission(_worker["server"], bundle, submission, _worker["slot"], _worker["limits"])
+    graded = grade_submission(_worker["server"], bundle, intake.Submission(identifier, Path(path)),
+                              _worker["slot"], _worker["limits"])
     report.write_submission(Path(out_dir), identifier, graded, bundle)
     return graded
 
 
 def resolve_zip(assignment: str) -> Path:
+    """An assignment name (its built ``dist/<name>/autograder.zip``) or an autograder zip's path."""
     path = Path(assignment)
     if path.suffix == ".zip" and path.is_file():
         return path.resolve()
     built = REPO_ROOT / "dist" / assignment / "autograder.zip"
     if built.is_file():
         return built
-    raise SystemExit(f"no autograder zip for {assignment!r}: run `make dist` or pass a zip path")
+    raise InputError(f"no autograder zip for {assignment!r}: run `autograder build {assignment}` or pass a zip's path")
+
+
+def _identities(submissions_dir: Path, submissions: list) -> dict[str, tuple]:
+    """Submission → its submitters: Gradescope's metadata for a ``submission_<id>`` folder it
+    lists, else the file (or folder) name."""
+    from_metadata = identities.gradescope_submitters(submissions_dir)
+    return {s.identifier: from_metadata.get(s.identifier) or identities.file_name_identity(s.identifier)
+            for s in submissions}
 
 
 def grade_folder(zip_path: Path, submissions_dir: Path, out_dir: Path, jobs: int = 2,
-                 limits: Limits = Limits(), progress=sys.stderr) -> list:
-    """Grade every submission; write the reports; return [(identifier, submitters, Graded)]."""
+                 limits: Limits = Limits(), progress=sys.stderr, roster: Roster | None = None) -> list[GradedSubmission]:
+    """Grade every submission in ``submissions_dir``; write what :func:`write_outputs` writes
+    (``out_dir`` holds only this run's files: :func:`outputs.clear`); return the records."""
     from autograder.engine.judge import intake, report
     from autograder.engine.judge.bundle import extract_bundle, load_bundle_folder, sandbox_preload
     from autograder.engine.jail.launch import ForkServerProcess
     from autograder.engine.judge.outcome import Graded
 
-    rows, started = [], time.monotonic()
+    records, started = [], time.monotonic()
     folder = extract_bundle(zip_path)
     server = None
     try:
@@ -99,66 +110,41 @@ def grade_folder(zip_path: Path, submissions_dir: Path, out_dir: Path, jobs: int
         multiprocessing.forkserver.ensure_running()  # the judges' parent warms up while the bundle loads
         bundle = load_bundle_folder(folder)
         submissions = intake.collect(submissions_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
+        who = _identities(Path(submissions_dir), submissions)
+        outputs.clear(out_dir)
+        bar = Progress(len(submissions), progress)
         with futures.ProcessPoolExecutor(max(1, jobs), mp_context=context, initializer=_start_worker,
                                          initargs=(str(bundle.folder), limits, server.address)) as pool:
-            pending = {pool.submit(_grade_one, s.identifier, str(s.path), s.submitters, str(out_dir)): s
-                       for s in submissions}
+            pending = {pool.submit(_grade_one, s.identifier, str(s.path), str(out_dir)): s for s in submissions}
             try:
-                for done, future in enumerate(futures.as_completed(pending), 1):
+                for future in futures.as_completed(pending):
                     submission = pending[future]
                     try:
                         graded = future.result()
                     except Exception as exc:  # noqa: BLE001 - a judge process died: still a row
-                        graded = Graded(status="failed", message=f"the grader failed on this submission ({type(exc).__name__})")
+                        graded = Graded(status="failed", message="the grader stopped while grading this "
+                                        "submission; ask the course staff to grade it again")
+                        graded.staff_notes.append(f"the judge process failed: {type(exc).__name__}: {str(exc)[:300]}")
                         report.write_submission(out_dir, submission.identifier, graded, bundle)
-                    rows.append((submission.identifier, submission.submitters, graded))
+                    records.append(GradedSubmission(submission.identifier, who[submission.identifier], graded))
                     total = bundle.total_score({q.name: graded.score(q.name) for q in bundle.questions})
-                    print(f"[{done}/{len(submissions)}] {submission.identifier}: {graded.status}, "
-                          f"{total:g}/{bundle.total_possible:g} ({graded.seconds:.1f} s)",
-                          file=progress, flush=True)
+                    bar.step(f"{submission.identifier}: {graded.status}, {total:g}/{bundle.total_possible:g} "
+                             f"({graded.seconds:.1f} s)")
             except BaseException:
                 # Interrupted (Ctrl-C, SIGTERM) or failed: end every sandbox now, so each judge's
                 # submission ends at once instead of running to its time limit, and grade no more.
                 server.close()
                 pool.shutdown(cancel_futures=True)
-                print(f"stopped after {len(rows)} of {len(submissions)} submissions: no gradebook written; "
-                      f"results/ in {out_dir} holds the submissions graded so far", file=progress, flush=True)
+                bar.say(f"stopped after {len(records)} of {len(submissions)} submissions: no gradebook written; "
+                        f"results/ in {out_dir} holds the submissions graded so far")
                 raise
-        (out_dir / "gradebook.csv").write_text(report.gradebook_csv(rows, bundle))
+        written = outputs.write(out_dir, records, bundle, submissions, str(bundle.config.get("assignment_name") or Path(zip_path).stem),
+                                roster)
     finally:
         if server is not None:
             server.close()
         shutil.rmtree(folder, ignore_errors=True)
-    counts = {status: sum(1 for _, _, g in rows if g.status == status) for status in ("graded", "failed", "timed out")}
-    print(f"graded {counts['graded']}, failed {counts['failed']}, timed out {counts['timed out']} "
-          f"in {time.monotonic() - started:.1f} s -> {out_dir / 'gradebook.csv'}", file=progress, flush=True)
-    return rows
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("assignment", help="assignment name (dist/<name>/autograder.zip) or an autograder zip")
-    parser.add_argument("submissions", type=Path, help="folder of notebooks, zips or a Gradescope export")
-    parser.add_argument("-o", "--out", type=Path, help="output folder (default graded/<assignment>)")
-    parser.add_argument("--jobs", type=int, default=2, help="submissions graded at once (default 2)")
-    args = parser.parse_args(argv)
-    zip_path = resolve_zip(args.assignment)
-    out = args.out or Path("graded") / Path(args.assignment).stem
-    from autograder.engine.judge.bundle import BundleRefused
-
-    signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM stops grading as Ctrl-C does
-    try:
-        grade_folder(zip_path, args.submissions, out, args.jobs)
-    except BundleRefused as refused:
-        raise SystemExit(f"refused: {zip_path.name}: {refused}") from None
-    except KeyboardInterrupt:
-        raise SystemExit(130) from None
-
-
-def _interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
-
-
-if __name__ == "__main__":
-    main()
+    counts = {status: sum(1 for r in records if r.graded.status == status) for status in ("graded", "failed", "timed out")}
+    bar.say(f"graded {counts['graded']}, failed {counts['failed']}, timed out {counts['timed out']} "
+            f"in {time.monotonic() - started:.1f} s -> {', '.join(p.name for p in written)} in {out_dir}")
+    return records

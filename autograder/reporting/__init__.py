@@ -1,0 +1,1 @@
+"""What staff read after grading a batch: one self-contained HTML page (:mod:`html_report`)."""
