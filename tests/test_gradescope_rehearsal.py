@@ -145,8 +145,9 @@ def _graded(rehearsal: Rehearsal, submission: Path) -> dict:
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("name", [m.name for m in MANIFESTS])
-def test_solution_earns_every_point(rehearsals, name):
+@pytest.mark.parametrize("manifest", per_assignment(MANIFESTS))
+def test_solution_earns_every_point(rehearsals, manifest):
+    name = manifest.name
     rehearsal = rehearsals[name]
     results = _graded(rehearsal, DIST / name / "solution.ipynb")
     assert results["score"] == rehearsal.total, results["output"]
