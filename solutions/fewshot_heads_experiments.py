@@ -15,7 +15,10 @@ from typing import NamedTuple
 
 import torch
 
-from solutions.digits_cnn import load_digits_arrays
+if __package__:  # imported as solutions.fewshot_heads_experiments (grading, tests)
+    from .digits_cnn import load_digits_arrays
+else:  # the shipped copy, next to the notebook
+    from digits_cnn import load_digits_arrays
 
 ROTATIONS = 4
 NUM_CLASSES = 10 * ROTATIONS

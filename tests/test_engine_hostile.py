@@ -54,7 +54,7 @@ FILE_ATTACKS = ["pickled_otter_log", "invalid_json", "r_kernel", "unknown_kernel
 LISTENER_PORT = 47931
 MARKER = Path("/tmp/hostile-pickle-ran")
 # small limits, but not so small that an honest call misses one on a loaded 2-core machine
-LIMITS = Limits(notebook_seconds=180, cell_seconds=60, call_seconds=20, question_seconds=90,
+LIMITS = Limits(notebook_seconds=180, cell_seconds=20, call_seconds=10, question_seconds=90,
                 memory_bytes=4 * 2**30, processes=16)
 
 # attacks that must hit a wall-clock limit (status "timed out"; their other questions are graded)
