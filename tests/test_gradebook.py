@@ -30,13 +30,16 @@ class _Question:
 
 @dataclass
 class _Bundle:
-    """What the gradebook reads of a bundle: questions, written questions, otter's total."""
+    """What the gradebook reads of a bundle: questions, written questions, scores, otter's total."""
     questions: list = field(default_factory=lambda: [_Question("q1", 2.0), _Question("q2", 3.0)])
     manual_questions: dict = field(default_factory=lambda: {"essay": 4.0})
 
     @property
     def total_possible(self) -> float:
         return 5.0
+
+    def scores(self, graded) -> dict:
+        return {q.name: graded.score(q.name) for q in self.questions}
 
     def total_score(self, scores: dict) -> float:
         return sum(scores.values())

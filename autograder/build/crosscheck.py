@@ -21,30 +21,10 @@ import ast
 from pathlib import Path
 
 import nbformat
-import yaml
 
 from .fixtures import load_fixtures
 from .manifest import REPO_ROOT, Manifest
-from .master_questions import QUESTION_MARKER
-
-def _question_tests(notebook: nbformat.NotebookNode) -> dict[str, tuple[bool, list[str]]]:
-    """Question → (manual, the code of its test cells), in notebook order."""
-    found: dict[str, tuple[bool, list[str]]] = {}
-    current, in_tests = None, False
-    for cell in notebook.cells:
-        text = cell.source.strip()
-        if cell.cell_type == "raw" and text.upper().startswith(QUESTION_MARKER):
-            config = yaml.safe_load(text) or {}
-            current = str(config.get("name", ""))
-            found[current] = (bool(config.get("manual", False)), [])
-        elif cell.cell_type == "raw" and text.upper() in ("# BEGIN TESTS", "# END TESTS"):
-            in_tests = text.upper() == "# BEGIN TESTS"
-        elif cell.cell_type == "raw" and text.upper() == "# END QUESTION":
-            current = None
-        elif in_tests and current is not None and cell.cell_type == "code":
-            found[current][1].append(cell.source)
-    return found
-
+from .master_questions import master_questions
 
 def _module_names(path: Path) -> tuple[set[str], list[str] | None, str]:
     """(top-level function names, ``__all__`` or None, a syntax problem or "")."""
@@ -80,8 +60,8 @@ def _imported_checks(sources: list[str]) -> list[tuple[str, str]]:
 
 def crosscheck(manifest: Manifest, notebook: nbformat.NotebookNode, repo_root: Path = REPO_ROOT) -> list[str]:
     """Every gap between the master's questions, the reference, the checks and the fixtures."""
-    questions = _question_tests(notebook)
-    autograded = [q for q, (manual, tests) in questions.items() if not manual and tests]
+    questions = {q.name: q for q in master_questions(notebook)}
+    autograded = [q.name for q in questions.values() if not q.manual and q.tests]
     reference = manifest.reference
     where = reference.relative_to(repo_root) if reference.is_relative_to(repo_root) else reference
     defined, exported, problem = _module_names(reference)
@@ -90,7 +70,7 @@ def crosscheck(manifest: Manifest, notebook: nbformat.NotebookNode, repo_root: P
     fixtures = load_fixtures(manifest.fixtures_dir) if manifest.fixtures_dir.is_dir() else []
     check_modules: dict[str, set[str]] = {}
     for question in autograded:
-        tests = questions[question][1]
+        tests = questions[question].tests
         if question in defined and question not in exported:
             problems.append(f"{question}: add it to __all__ in {where} (the checks read the questions from it)")
         imports = _imported_checks(tests)

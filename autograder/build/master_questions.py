@@ -22,6 +22,7 @@ class MasterQuestion:
     name: str
     points: float
     manual: bool
+    tests: tuple[str, ...] = ()  # the code of its test cells (between raw BEGIN/END TESTS)
 
 
 def _points(value) -> float:
@@ -32,14 +33,24 @@ def _points(value) -> float:
 
 
 def master_questions(notebook: nbformat.NotebookNode) -> list[MasterQuestion]:
-    """Every question of the master, in notebook order."""
-    found = []
+    """Every question of the master with its test cells, in notebook order."""
+    configs: list[dict] = []
+    tests: list[list[str]] = []
+    in_question = in_tests = False
     for cell in notebook.cells:
-        if cell.cell_type == "raw" and cell.source.lstrip().upper().startswith(QUESTION_MARKER):
-            config = yaml.safe_load(cell.source) or {}
-            found.append(MasterQuestion(str(config.get("name", "")), _points(config.get("points")),
-                                        bool(config.get("manual", False))))
-    return found
+        text = cell.source.strip().upper() if cell.cell_type == "raw" else ""
+        if text.startswith(QUESTION_MARKER):
+            configs.append(yaml.safe_load(cell.source) or {})
+            tests.append([])
+            in_question = True
+        elif text in ("# BEGIN TESTS", "# END TESTS"):
+            in_tests = text == "# BEGIN TESTS"
+        elif text == "# END QUESTION":
+            in_question = False
+        elif in_question and in_tests and cell.cell_type == "code":
+            tests[-1].append(cell.source)
+    return [MasterQuestion(str(c.get("name", "")), _points(c.get("points")), bool(c.get("manual", False)),
+                           tuple(t)) for c, t in zip(configs, tests)]
 
 
 def manual_questions_json(notebook: nbformat.NotebookNode) -> bytes:

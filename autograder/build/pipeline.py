@@ -41,7 +41,7 @@ from .experiment_cells import announce, dependency_problems
 from .inject import fill_notebook
 from .leaks import Secret, find_leaks, function_secrets, hidden_test_secrets
 from .manifest import REPO_ROOT, Manifest, discover
-from .master_questions import manual_questions_json
+from .master_questions import manual_questions_json, master_questions
 from .recorded_examples import RecordingError, record
 from .student_export import append_export_cells, student_files
 from .scores import question_points, scores_by_question
@@ -89,17 +89,6 @@ def _bundle_requirements() -> str:
     return "\n".join([f"--extra-index-url {CPU_TORCH_INDEX}", *kept]) + "\n"
 
 
-def _test_cell_sources(notebook: nbformat.NotebookNode) -> list[str]:
-    """The code of the master's test cells (between raw ``# BEGIN TESTS`` / ``# END TESTS``)."""
-    sources, inside = [], False
-    for cell in notebook.cells:
-        if cell.cell_type == "raw" and cell.source.strip().upper() in ("# BEGIN TESTS", "# END TESTS"):
-            inside = cell.source.strip().upper() == "# BEGIN TESTS"
-        elif inside and cell.cell_type == "code":
-            sources.append(cell.source)
-    return sources
-
-
 def grading_files(manifest: Manifest, repo_root: Path = REPO_ROOT) -> list[Path]:
     """What grading this assignment imports (:mod:`autograder.build.closure`): the engine, the modules
     the master's test cells import (its checks), the reference module and the given code, with
@@ -107,7 +96,7 @@ def grading_files(manifest: Manifest, repo_root: Path = REPO_ROOT) -> list[Path]
     notebook = nbformat.read(manifest.master, as_version=4)
     roots = [*sorted((repo_root / ENGINE).rglob("*.py")), manifest.reference,
              *(p for p in manifest.ship if p.suffix == ".py")]
-    return import_closure(repo_root, roots, _test_cell_sources(notebook))
+    return import_closure(repo_root, roots, [t for q in master_questions(notebook) for t in q.tests])
 
 
 def _copy_grading_files(manifest: Manifest, stage: Path, repo_root: Path) -> None:

@@ -56,17 +56,23 @@ def _randn(g: torch.Generator, *shape: int) -> torch.Tensor:
     return torch.randn(*shape, generator=g, dtype=DT)
 
 
-def _vjp(fn: Callable, args: tuple, index: int, weights: torch.Tensor, q: str, case: str, shape) -> np.ndarray:
-    """∂(Σ weights ⊙ fn(args))/∂args[index], through ``fn``'s own graph (a fresh call)."""
+def _differentiable_at(args: tuple, index: int) -> list:
+    """Fresh copies of the tensor arguments, ``args[index]`` requiring grad."""
     inputs = [a.detach().clone() if isinstance(a, torch.Tensor) else a for a in args]
     inputs[index] = inputs[index].requires_grad_(True)
+    return inputs
+
+
+def _vjp(fn: Callable, args: tuple, index: int, weights: torch.Tensor, q: str, case: str, shape) -> np.ndarray:
+    """∂(Σ weights ⊙ fn(args))/∂args[index], through ``fn``'s own graph (a fresh call)."""
+    inputs = _differentiable_at(args, index)
     out = C.to_tensor(C.call(fn, *inputs, question=q, case=case), question=q, shape=shape, case=case)
     return C.gradient(out, inputs[index], weights, question=q, case=case)
 
 
 def _reference_vjp(fn: Callable, args: tuple, index: int, weights: torch.Tensor) -> np.ndarray:
-    inputs = [a.detach().clone() if isinstance(a, torch.Tensor) else a for a in args]
-    inputs[index] = inputs[index].requires_grad_(True)
+    """The same through the reference, in this process."""
+    inputs = _differentiable_at(args, index)
     (grad,) = torch.autograd.grad((fn(*inputs) * weights).sum(), inputs[index])
     return grad.detach().numpy()
 

@@ -127,7 +127,7 @@ def grade_folder(zip_path: Path, submissions_dir: Path, out_dir: Path, jobs: int
                         graded.staff_notes.append(f"the judge process failed: {type(exc).__name__}: {str(exc)[:300]}")
                         report.write_submission(out_dir, submission.identifier, graded, bundle)
                     records.append(GradedSubmission(submission.identifier, who[submission.identifier], graded))
-                    total = bundle.total_score({q.name: graded.score(q.name) for q in bundle.questions})
+                    total = bundle.total_score(bundle.scores(graded))
                     bar.step(f"{submission.identifier}: {graded.status}, {total:g}/{bundle.total_possible:g} "
                              f"({graded.seconds:.1f} s)")
             except BaseException:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from autograder.engine.judge.report import rounded
 from autograder.grading.identities import Person, Roster
-from autograder.grading.records import GradedSubmission, autograded_scores, possible_points
+from autograder.grading.records import GradedSubmission, possible_points
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -61,7 +61,7 @@ def gradebook_csv(records: list[GradedSubmission], bundle) -> str:
     manual = list(bundle.manual_questions)
     rows = []
     for record in _sorted(records):
-        scores = autograded_scores(record, bundle)
+        scores = bundle.scores(record.graded)
         graded = record.graded
         for person in _people(record):
             rows.append([record.identifier, person.name, person.sid, person.email,
@@ -73,13 +73,13 @@ def gradebook_csv(records: list[GradedSubmission], bundle) -> str:
 
 
 def gradescope_scores_csv(records: list[GradedSubmission], bundle) -> str:
-    rows = [[p.name, p.sid, p.email, rounded(bundle.total_score(autograded_scores(r, bundle)))]
+    rows = [[p.name, p.sid, p.email, rounded(bundle.total_score(bundle.scores(r.graded)))]
             for r in _sorted(records) for p in _people(r)]
     return _csv(["Name", "SID", "Email", "Total Score"], rows)
 
 
 def canvas_csv(records: list[GradedSubmission], bundle, column: str) -> str:
-    rows = [[p.name, p.lms_id, p.sid, p.email, p.section, rounded(bundle.total_score(autograded_scores(r, bundle)))]
+    rows = [[p.name, p.lms_id, p.sid, p.email, p.section, rounded(bundle.total_score(bundle.scores(r.graded)))]
             for r in _sorted(records) for p in _people(r)]
     return _csv(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", column], rows)
 

@@ -41,11 +41,17 @@ def _is_gradescope_export(path: Path) -> bool:
         return False
 
 
-def _safe_name(name: str) -> PurePosixPath | None:
-    path = PurePosixPath(name)
-    if path.is_absolute() or ".." in path.parts or not path.parts or path.parts[0].startswith("__MACOSX"):
+def safe_member_path(name: str) -> PurePosixPath | None:
+    """A zip member's name as a relative path inside the folder it is read into, or None for a
+    name that is absolute (``/x``, ``C:x``), climbs out (``..``), holds a NUL, or is macOS's
+    ``__MACOSX`` resource-fork junk. Backslashes count as separators."""
+    name = name.replace("\\", "/")
+    if "\x00" in name or name.startswith("/") or (len(name) > 1 and name[1] == ":"):
         return None
-    return path
+    parts = PurePosixPath(name).parts
+    if not parts or any(p in ("..", ".") or p.startswith("__MACOSX") for p in parts):
+        return None
+    return PurePosixPath(*parts)
 
 
 def extract_export(zip_path: Path, target: Path) -> Path:
@@ -56,7 +62,7 @@ def extract_export(zip_path: Path, target: Path) -> Path:
         if len(entries) > MAX_EXPORT_ENTRIES:
             raise InputError(f"{zip_path.name}: more than {MAX_EXPORT_ENTRIES} entries; extract it yourself")
         for info in entries:
-            name = _safe_name(info.filename)
+            name = safe_member_path(info.filename)
             if name is None or info.is_dir() or stat.S_ISLNK(info.external_attr >> 16):
                 continue
             destination = target.joinpath(*name.parts)

@@ -32,10 +32,6 @@ class GradedSubmission(NamedTuple):
     graded: Graded
 
 
-def autograded_scores(record: GradedSubmission, bundle) -> dict[str, float]:
-    return {q.name: record.graded.score(q.name) for q in bundle.questions}
-
-
 def possible_points(bundle) -> float:
     """The assignment's true possible points: the autograded total's, plus every written question's."""
     return bundle.total_possible + sum(bundle.manual_questions.values())
@@ -47,7 +43,7 @@ def graded_json(records: list[GradedSubmission], bundle, assignment: str) -> dic
                   for name, points in bundle.manual_questions.items()]
     submissions = []
     for record in sorted(records, key=lambda r: r.identifier):
-        graded, scores = record.graded, autograded_scores(record, bundle)
+        graded, scores = record.graded, bundle.scores(record.graded)
         submissions.append({
             "id": record.identifier,
             "submitters": [dataclasses.asdict(p) for p in record.submitters],

@@ -19,6 +19,7 @@ import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
 
+from autograder.grading.inputs import safe_member_path
 from autograder.student.written_answers import PDF_SUFFIX
 
 MAX_PDF_BYTES = 20 * 2**20
@@ -28,14 +29,12 @@ _READ_ERRORS = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, OSError, Runtime
 
 
 def _usable(info: zipfile.ZipInfo) -> bool:
-    """A member that may be the written answers: a .pdf file, not junk, with a harmless name."""
-    name = info.filename.replace("\\", "/")
-    if info.is_dir() or "\x00" in name or name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+    """A member that may be the written answers: a .pdf file with a harmless name
+    (:func:`inputs.safe_member_path`), not hidden and in no hidden folder."""
+    path = None if info.is_dir() else safe_member_path(info.filename)
+    if path is None or any(p.startswith(".") for p in path.parts):
         return False
-    parts = PurePosixPath(name).parts
-    if not parts or any(p in ("..", ".") or p.startswith((".", "__MACOSX")) for p in parts):
-        return False
-    return parts[-1].lower().endswith(".pdf")
+    return path.name.lower().endswith(".pdf")
 
 
 def _choose(candidates: list[zipfile.ZipInfo]) -> zipfile.ZipInfo | None:

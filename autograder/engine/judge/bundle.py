@@ -97,6 +97,10 @@ class Bundle:
 
         return grading_plan(self)
 
+    def scores(self, graded) -> dict[str, float]:
+        """Question → the score of a graded submission (an :class:`outcome.Graded`)."""
+        return {q.name: graded.score(q.name) for q in self.questions}
+
     def total_score(self, scores: dict[str, float]) -> float:
         """The submission's total from its question scores, as otter reports it: the sum, or
         rescaled to ``points_possible``, or all/nothing by ``score_threshold``

@@ -88,7 +88,7 @@ def results_json(graded: Graded, bundle: Bundle) -> dict:
     output = [f"Status: {graded.status}" + (f" ({graded.message})" if graded.message else "")]
     output += graded.notes
     return {
-        "score": rounded(bundle.total_score({q.name: graded.score(q.name) for q in bundle.questions})),
+        "score": rounded(bundle.total_score(bundle.scores(graded))),
         "execution_time": round(graded.seconds, 2),
         "output": "\n".join(output),
         "output_format": "text",
@@ -102,11 +102,9 @@ def results_json(graded: Graded, bundle: Bundle) -> dict:
 def feedback_text(identifier: str, graded: Graded, bundle: Bundle) -> str:
     lines = [f"Submission {identifier}: {graded.status}" + (f" ({graded.message})" if graded.message else "")]
     lines += [f"note: {n}" for n in graded.notes]
-    scores = {}
     for name, score, possible, text in question_lines(graded, bundle):
-        scores[name] = score
         lines.append(f"{name}: {rounded(score)}/{rounded(possible)} - {text}")
-    lines.append(f"total: {rounded(bundle.total_score(scores))}/{rounded(bundle.total_possible)}")
+    lines.append(f"total: {rounded(bundle.total_score(bundle.scores(graded)))}/{rounded(bundle.total_possible)}")
     return "\n".join(lines) + "\n"
 
 
