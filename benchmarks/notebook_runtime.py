@@ -23,7 +23,7 @@ import nbformat
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
-TARGET_SECONDS = {"metalearning": 60, "maml-es": 60, "pruning": 90, "quantization": 90}
+TARGET_SECONDS = {"metalearning": 60, "maml-es": 60, "pruning": 90, "quantization": 90, "fewshot-heads": 60}
 
 
 def _support_files(autograder_zip: Path, folder: Path) -> None:

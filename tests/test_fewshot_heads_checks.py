@@ -5,15 +5,12 @@ Every fixture × question outcome must match the fixture's expectation (``full``
 short message free of source; two gradings agree (``tests/check_matrix.py``).
 
 One fixture solves the p×p ridge system: in a sandbox it runs out of memory (6 GiB address
-space) on the check's 60000 features. Its check runs here in a forked child under the same kind
-of address-space limit, so this machine never tries to allocate 29 GB.
+space) on the check's 60000 features. Its check runs here under the same kind of limit
+(``tests/memory_limit.py``), so this machine never tries to allocate 29 GB.
 """
 
 from __future__ import annotations
 
-import os
-import pickle
-import resource
 from pathlib import Path
 
 import torch
@@ -21,46 +18,15 @@ import torch
 from autograder.checks import fewshot_heads as checks
 from solutions import fewshot_heads as reference
 from tests.check_matrix import CheckMatrix, outcome, standard_tests
+from tests.memory_limit import MEMORY_BOUND_FIXTURES, call_with_memory_limit
 
 torch.set_num_threads(1)
 
 ROOT = Path(__file__).resolve().parents[1]
-MEMORY_BOUND = {("ridge_primal_p_by_p", "ridge_head")}
-HEADROOM_BYTES = 4 * 2**30
-
-
-def _address_space() -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmSize:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmSize in /proc/self/status")
-
-
-def outcome_with_memory_limit(check, namespace) -> str | None:
-    """``outcome(check, namespace)`` in a forked child whose address space may grow by
-    :data:`HEADROOM_BYTES` only."""
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(read)
-        limit = _address_space() + HEADROOM_BYTES
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-        result = outcome(check, namespace)
-        with os.fdopen(write, "wb") as out:
-            pickle.dump(result, out)
-        os._exit(0)
-    os.close(write)
-    with os.fdopen(read, "rb") as pipe:
-        data = pipe.read()
-    os.waitpid(pid, 0)
-    return pickle.loads(data)
-
-
 class MemoryGuardedMatrix(CheckMatrix):
     def fixture_outcome(self, fixture, question):
-        if (fixture.name, question) in MEMORY_BOUND:
-            return outcome_with_memory_limit(self.checks.CHECKS[question], self.namespace(fixture))
+        if ("fewshot-heads", fixture.name) in MEMORY_BOUND_FIXTURES:
+            return call_with_memory_limit(outcome, self.checks.CHECKS[question], self.namespace(fixture))
         return super().fixture_outcome(fixture, question)
 
 

@@ -3,7 +3,7 @@ solver.
 
 Oracles are independent of the functions under test: the primal (p×p) ridge formula and the
 pseudo-inverse, scikit-learn's Crammer–Singer SVM (liblinear, a different algorithm on the
-primal), SciPy's SLSQP on small QPs, central finite differences (``torch.autograd.gradcheck``),
+primal), the primal stated in cvxpy and solved by Clarabel, SciPy's SLSQP on small QPs, central finite differences (``torch.autograd.gradcheck``),
 MAML's outer gradient from the ``maml-es`` reference with a per-coordinate inner rate, and
 plain autograd of the averaged loss. Everything numerical is float64 on small problems.
 """
@@ -150,6 +150,25 @@ def test_svm_head_is_the_crammer_singer_svm_of_scikit_learn(seed, ways, shots, C
     oracle = LinearSVC(multi_class="crammer_singer", fit_intercept=False, C=C, tol=1e-12,
                        max_iter=1_000_000).fit(Z.numpy(), labels.numpy())
     np.testing.assert_allclose(W.detach().numpy(), oracle.coef_.T, atol=1e-6)
+
+
+@settings(max_examples=5)
+@given(seeds, st.integers(2, 5), st.integers(1, 3), st.sampled_from([0.05, 0.5, 5.0]))
+def test_svm_head_is_the_primal_svm_solved_by_cvxpy(seed, ways, shots, C):
+    """The Crammer–Singer *primal*, min ½‖W‖²_F + C Σᵢ ξᵢ s.t. zᵢ·(w_{yᵢ} − w_k) ≥ 1 − δ_{k,yᵢ} − ξᵢ
+    for every class k, stated in cvxpy and solved by Clarabel (another solver on another
+    problem: its dual is the QP the head solves). Two classes included."""
+    import cvxpy as cp
+
+    Z, labels = _episode(seed, ways, shots, 7)
+    W = svm_head(Z, labels, ways, C, 1e-12, crammer_singer_qp).detach().numpy()
+    Zn, Y = Z.numpy(), F.one_hot(labels, ways).numpy()
+    V, xi = cp.Variable((Zn.shape[1], ways)), cp.Variable(len(Zn))
+    scores = Zn @ V
+    true_scores = cp.sum(cp.multiply(scores, Y), axis=1)
+    margins = [true_scores - scores[:, k] >= 1 - Y[:, k] - xi for k in range(ways)]
+    cp.Problem(cp.Minimize(0.5 * cp.sum_squares(V) + C * cp.sum(xi)), margins).solve(solver=cp.CLARABEL)
+    np.testing.assert_allclose(W, V.value, atol=1e-6)
 
 
 def test_crammer_singer_qp_layout():

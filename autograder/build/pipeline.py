@@ -55,7 +55,7 @@ SECRET_PACKAGES = ("solutions", "autograder/checks", "autograder/engine",
 ENGINE = "autograder/engine"  # every bundle ships all of it
 BUNDLE_SCRIPTS = Path(__file__).parent / "bundle_scripts"  # Gradescope's setup.sh and run_autograder
 CPU_TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
-BUILD_ONLY = ("pytest", "jupytext", "nbclient", "nbformat", "ipykernel")  # or otter-grader brings them
+BUILD_ONLY = ("pytest", "jupytext", "nbclient", "nbformat", "ipykernel", "cvxpy")  # or otter-grader brings them
 # Students' side only: the PDF of their written answers (autograder/student/); grading makes no PDF.
 STUDENT_ONLY = ("fpdf2",)
 CONFIG_MARKER = "# ASSIGNMENT CONFIG"

@@ -40,7 +40,7 @@ RENDERER_NAME = "written_answers.py"
 REQUIREMENTS_NAME = "requirements.txt"
 # Left out of the students' requirements: build and test tools, and hypothesis (only the hidden
 # checks, which run on Gradescope, use it). otter-grader loses its [grading] extra too.
-NOT_FOR_STUDENTS = ("pytest", "jupytext", "nbclient", "hypothesis")
+NOT_FOR_STUDENTS = ("pytest", "jupytext", "nbclient", "hypothesis", "cvxpy")
 EXPORT_CALL = "grader.export(pdf=False"  # how the build recognises its own export cell
 
 INSTRUCTIONS = """\

@@ -2,9 +2,10 @@
 
 Oracles: the primal ridge formula in numpy (values) and autograd through the reference (vector–
 Jacobian products, one input at a time); for the SVM, the trusted QP solver
-(``solutions.differentiable_qp``) applied to what the student's QP states, compared with the
-head and query logits of the reference QP; for ANIL and the multi-task loss, MAML's outer
-gradient with a per-coordinate inner rate (zero on the body) and plain autograd of the mean loss.
+(``solutions.differentiable_qp``) applied to what the student's QP states (bounded in size
+first: the judge does that work), compared with the head and query logits of the reference QP;
+for ANIL and the multi-task loss, MAML's outer gradient with a per-coordinate inner rate (zero on
+the body), computed here by ``torch.func`` transforms, and plain autograd of the mean loss.
 Every property runs under the deterministic ``GRADING`` profile; a failure raises a short
 ``AssertionError`` ``"<question>: <what>"`` and nothing else.
 """
@@ -26,7 +27,6 @@ from autograder.checks.settings import GRADING
 
 from solutions import fewshot_heads as reference
 from solutions.differentiable_qp import interior_point, presolve
-from solutions.maml_es import maml_outer_gradient
 
 QUESTIONS = tuple(reference.__all__)  # one autograded question per API function
 
@@ -34,6 +34,7 @@ SEEDS = st.integers(min_value=0, max_value=2**32 - 1)
 DT = torch.float64
 SOME = settings(GRADING, max_examples=10)
 FEW = settings(GRADING, max_examples=4)
+MAX_ROWS_PER_VARIABLE = 4  # inequality rows of a QP answer the checks solve, per variable
 
 
 @contextmanager
@@ -195,6 +196,11 @@ def _solved_head(parts, Z: torch.Tensor, ways: int, q: str, case: str) -> np.nda
     for name, (got, want) in shapes.items():
         if tuple(got) != tuple(want):
             C.fail(q, f"{name} has shape {C.shape_text(got)} {case}; x = vec(alpha) has {N} entries")
+    # the trusted side solves what the answer states: bound its size before any work (the
+    # presolve compares every pair of rows); this QP needs N inequalities and n equalities
+    if G.shape[0] > MAX_ROWS_PER_VARIABLE * N or A.shape[0] > N:
+        C.fail(q, f"G has {G.shape[0]} rows and A {A.shape[0]} {case}; this QP needs at most "
+                  f"{MAX_ROWS_PER_VARIABLE * N} inequalities and {N} equalities for its {N} variables")
     if G.ndim != 2 or A.ndim != 2 or not bool(torch.allclose(Qm, Qm.T, atol=1e-9)) or \
             float(torch.linalg.eigvalsh((Qm + Qm.T) / 2).min()) <= 0:
         C.fail(q, f"Q is not symmetric positive definite {case} (did you add eps * I?)")
@@ -239,6 +245,17 @@ def check_crammer_singer_qp(env: dict) -> None:
 # ------------------------------------------------------------------------------------------------
 
 
+def _maml_oracle(theta: torch.Tensor, support: Callable, query: Callable, rates, steps: int) -> torch.Tensor:
+    """MAML's outer gradient d L_q(θ_k)/dθ with θ_i = θ_{i−1} − r ⊙ ∇L_s(θ_{i−1}) (``rates`` r: a
+    number or one per coordinate), by ``torch.func`` transforms of the unrolled loop."""
+    def adapted_query(t: torch.Tensor) -> torch.Tensor:
+        for _ in range(steps):
+            t = t - rates * torch.func.grad(support)(t)
+        return query(t)
+
+    return torch.func.grad(adapted_query)(theta.detach())
+
+
 def _coupled_losses(seed: int, q_dim: int, h_dim: int):
     """A support and a query loss of (body, head), coupled through tanh features; plain
     functions closing over tensors (they travel into the sandbox as code)."""
@@ -277,8 +294,8 @@ def check_anil_outer_gradient(env: dict) -> None:
             C.assert_unchanged(body, body_in, question=q, name="body", case=case)
             C.assert_unchanged(head, head_in, question=q, name="head", case=case)
             rates = torch.cat([torch.zeros(q_dim, dtype=DT), torch.full((h_dim,), lr, dtype=DT)])
-            oracle = maml_outer_gradient(torch.cat([body, head]), lambda t: support(t[:q_dim], t[q_dim:]),
-                                         lambda t: query(t[:q_dim], t[q_dim:]), rates, steps).numpy()
+            oracle = _maml_oracle(torch.cat([body, head]), lambda t: support(t[:q_dim], t[q_dim:]),
+                                  lambda t: query(t[:q_dim], t[q_dim:]), rates, steps).numpy()
             for part, want, name in ((got[0], oracle[:q_dim], "body"), (got[1], oracle[q_dim:], "head")):
                 C.assert_close(part, want, question=q, rtol=1e-6, atol=1e-10,
                                what=f"{name} gradient differs from d L_q(body, head_k) / d {name}, second order "
@@ -308,8 +325,8 @@ def check_multitask_heads_loss(env: dict) -> None:
             C.assert_close(C.tensor_values(out, question=q, case=case), expected.numpy(), question=q, rtol=1e-9,
                            atol=1e-12, what=f"is not the mean of the task losses {case}")
             got = C.gradient(out, body_in, question=q, case=case)
-            maml = torch.stack([maml_outer_gradient(torch.cat([body, heads[t]]), lambda th, L=L: L(th[:q_dim], th[q_dim:]),
-                                                    lambda th, L=L: L(th[:q_dim], th[q_dim:]), 0.1, 0)[:q_dim]
+            maml = torch.stack([_maml_oracle(torch.cat([body, heads[t]]), lambda th, L=L: L(th[:q_dim], th[q_dim:]),
+                                             lambda th, L=L: L(th[:q_dim], th[q_dim:]), 0.1, 0)[:q_dim]
                                 for t, L in enumerate(losses)]).mean(0)
             C.assert_close(got, maml.numpy(), question=q, rtol=1e-7, atol=1e-10,
                            what=f"body gradient differs from the mean MAML gradient at zero inner steps {case}")
