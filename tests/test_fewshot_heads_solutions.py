@@ -1,11 +1,13 @@
 """Property tests of the reference solutions of the few-shot-heads assignment and its given QP
 solver.
 
-Oracles are independent of the functions under test: the primal (p×p) ridge formula and the
-pseudo-inverse, scikit-learn's Crammer–Singer SVM (liblinear, a different algorithm on the
-primal), the primal stated in cvxpy and solved by Clarabel, SciPy's SLSQP on small QPs, central finite differences (``torch.autograd.gradcheck``),
-MAML's outer gradient from the ``maml-es`` reference with a per-coordinate inner rate, and
-plain autograd of the averaged loss. Everything numerical is float64 on small problems.
+Oracles are independent of the functions under test: the primal (p×p) ridge formula, its
+optimality condition and the pseudo-inverse; scikit-learn's Crammer–Singer SVM (liblinear, a
+different algorithm on the primal) and the primal stated in cvxpy and solved by Clarabel;
+SciPy's SLSQP on small QPs; central finite differences (``torch.autograd.gradcheck``) and autograd
+through the ridge closed form against the solver's implicit gradient; MAML's outer gradient from
+the ``maml-es`` reference with a per-coordinate inner rate, and plain autograd of the averaged
+loss. Everything numerical is float64 on small problems.
 """
 
 from __future__ import annotations
@@ -339,3 +341,39 @@ def test_an_equality_written_as_two_inequalities_is_still_solved(seed, n, m, k, 
     as_pairs = solve_qp(Q, q, torch.cat([G, A, -c * A]), torch.cat([h, b, -c * b]),
                         torch.zeros(0, n, dtype=DT), torch.zeros(0, dtype=DT))
     torch.testing.assert_close(as_pairs, solve_qp(Q, q, G, h, A, b), rtol=1e-7, atol=1e-8)
+
+
+@settings(max_examples=10)
+@given(seeds, st.integers(1, 6), st.integers(1, 8), st.floats(0.05, 5.0))
+def test_ridge_head_satisfies_its_optimality_condition(seed, n, p, lam):
+    """∇_W (‖ZW − Y‖² + λ‖W‖²) / 2 = Zᵀ(ZW − Y) + λW = 0 at the head."""
+    g = _generator(seed)
+    Z, Y = torch.randn(n, p, generator=g, dtype=DT), torch.randn(n, 3, generator=g, dtype=DT)
+    W = ridge_head(Z, Y, lam)
+    torch.testing.assert_close(Z.T @ (Z @ W - Y) + lam * W, torch.zeros_like(W), atol=1e-9, rtol=0)
+
+
+@settings(max_examples=10)
+@given(seeds, st.integers(2, 5), st.integers(2, 6))
+def test_implicit_qp_gradient_is_autograd_of_the_ridge_closed_form(seed, n, p):
+    """Ridge regression as a QP (Q = ZᵀZ + λI, q = −Zᵀy, a box |x| ≤ 10³ that is never active):
+    the solver's implicit gradient with respect to Z (through the p×p KKT system at the interior
+    point's solution) equals autograd through the n×n closed form."""
+    g = _generator(seed)
+    Z, y, weights = (torch.randn(*shape, generator=g, dtype=DT) for shape in ((n, p), (n,), (p,)))
+    lam = 0.7
+    G = torch.cat([torch.eye(p, dtype=DT), -torch.eye(p, dtype=DT)])
+    h = torch.full((2 * p,), 1e3, dtype=DT)
+    empty_A, empty_b = torch.zeros(0, p, dtype=DT), torch.zeros(0, dtype=DT)
+
+    def through_solver(z):
+        return solve_qp(z.T @ z + lam * torch.eye(p, dtype=DT), -z.T @ y, G, h, empty_A, empty_b)
+
+    def closed_form(z):
+        return ridge_head(z, y[:, None], lam)[:, 0]
+
+    Z_solver, Z_closed = Z.clone().requires_grad_(True), Z.clone().requires_grad_(True)
+    (implicit,) = torch.autograd.grad(through_solver(Z_solver) @ weights, Z_solver)
+    (direct,) = torch.autograd.grad(closed_form(Z_closed) @ weights, Z_closed)
+    torch.testing.assert_close(through_solver(Z).detach(), closed_form(Z).detach(), atol=1e-8, rtol=1e-8)
+    torch.testing.assert_close(implicit, direct, atol=1e-7, rtol=1e-6)

@@ -16,7 +16,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
@@ -79,6 +78,20 @@ points = 2
 @test_case(hidden=False)
 def test_counts_a_frame(count_rows, pd):
     assert count_rows(pd.DataFrame({"a": [1, 2, 3]})) == 3
+'''
+
+EXCEPTION_Q6_PANDAS_IN_PLACE = '''from otter.test_files import test_case
+
+OK_FORMAT = False
+
+name = "q6"
+points = 1
+
+@test_case(hidden=False)
+def test_adds_a_column(add_total, pd):
+    df = pd.DataFrame({"a": [1, 2]})
+    add_total(df)
+    assert list(df.columns) == ["a", "total"] and df["total"].tolist() == [1, 3]
 '''
 
 OK_Q4 = '''OK_FORMAT = True
@@ -217,25 +230,39 @@ def test_engine_grades_exception_tests_with_otters_rules_like_otter_run(tmp_path
 
 
 @pytest.mark.e2e
-def test_ok_format_and_pandas_values_go_to_otters_grading_like_otter_run(tmp_path):
-    """OK-format tests are handed to otter's grading in the sandbox up front; a test taking a
-    DataFrame (not data the engine carries), passing one to student code or getting one back, is
-    handed over once seen. Scores equal otter's."""
-    zip_path = write_bundle(tmp_path / "b.zip", {"q3": EXCEPTION_Q3_PANDAS})
-    notebooks = {"right": ["import pandas as pd", "df = pd.DataFrame({'a': [1, 2], 'b': [0, 0]})"],
-                 "wrong": ["import pandas as pd", "df = pd.DataFrame({'a': [1, 1], 'b': [0, 0]})"]}
-    engine, otter = _grade_both(tmp_path, zip_path, notebooks)
-    for name, score in {"right": 1.0, "wrong": 0.0}.items():
-        assert engine[name].grader == "otter"
-        assert engine[name].score("q3") == score == otter[name]["q3"], name
+def test_pandas_values_are_data_and_the_rest_goes_to_otters_grading_like_otter_run(tmp_path):
+    """A DataFrame the notebook defines, one a test passes into student code, strings, NaN and
+    named indexes included, are carried as data: the engine grades them. A frame with a column
+    that does not rebuild exactly (datetimes), or one the student changes in place (the test's
+    own object would change under otter), is handed to otter's grading once seen. OK-format tests
+    go to otter's grading up front. Scores equal otter's."""
+    # one batch per grader: a judge that hands a submission to otter sends it the bundle's later ones
+    batches = {
+        "engine": {"right": ["import pandas as pd", "df = pd.DataFrame({'a': [1, 2], 'b': ['x', None]}).rename_axis('i')"],
+                   "wrong": ["import pandas as pd", "df = pd.DataFrame({'a': [1.0, float('nan')], 'b': [0, 0]})"]},
+        "otter": {"datetimes": ["import pandas as pd",
+                                "df = pd.DataFrame({'a': [1, 2], 'b': pd.to_datetime(['2020-01-01'] * 2)})"]},
+    }
+    scores = {"right": 1.0, "wrong": 0.0, "datetimes": 1.0}
+    for grader, notebooks in batches.items():
+        folder = tmp_path / f"frames-{grader}"
+        folder.mkdir()
+        engine, otter = _grade_both(folder, write_bundle(folder / "b.zip", {"q3": EXCEPTION_Q3_PANDAS}), notebooks)
+        for name in notebooks:
+            assert engine[name].grader == grader, name
+            assert engine[name].score("q3") == scores[name] == otter[name]["q3"], name
 
-    # a test that passes a DataFrame into a student function (one coming back is the Opaque case above)
-    calls_zip = write_bundle(tmp_path / "calls.zip", {"q5": EXCEPTION_Q5_PANDAS_CALLS})
-    calls_dir = tmp_path / "calls"
-    calls_dir.mkdir()
-    engine, otter = _grade_both(calls_dir, calls_zip, {"right": ["import pandas as pd", "def count_rows(df):\n    return len(df)"]})
-    assert engine["right"].grader == "otter"
-    assert engine["right"].score("q5") == 2.0 == otter["right"]["q5"]
+    # a test that passes a DataFrame into a student function, and one whose function changes it in place
+    functions = ["import pandas as pd", "def count_rows(df):\n    return len(df)"]
+    batches = {"engine": ("reads", "def add_total(df):\n    return df.assign(total=df['a'].cumsum())", 0.0),
+               "otter": ("changes_in_place", "def add_total(df):\n    df['total'] = df['a'].cumsum()", 1.0)}
+    for grader, (name, add_total, q6) in batches.items():
+        folder = tmp_path / f"calls-{grader}"
+        folder.mkdir()
+        calls_zip = write_bundle(folder / "calls.zip", {"q5": EXCEPTION_Q5_PANDAS_CALLS, "q6": EXCEPTION_Q6_PANDAS_IN_PLACE})
+        engine, otter = _grade_both(folder, calls_zip, {name: [*functions, add_total]})
+        assert engine[name].grader == grader, name
+        assert {q: engine[name].score(q) for q in ("q5", "q6")} == {"q5": 2.0, "q6": q6} == otter[name], name
 
     ok_zip = write_bundle(tmp_path / "ok.zip", {"q4": OK_Q4})
     assert load_bundle(ok_zip).plan.by_otter

@@ -31,6 +31,7 @@ from torch import nn
 from autograder.engine.jail.client import Sandbox
 from autograder.engine.protocol import messages
 from autograder.engine.protocol.codec import DecodeError, Decoder, EncodeError, Encoder, Opaque
+from autograder.engine.protocol.frames import KINDS as FRAME_KINDS, decode_frame, encode_frame, frames_identical, is_pandas
 from autograder.engine.protocol.functions import encode_function
 from autograder.engine.protocol.modules import decode_module, encode_module
 from autograder.engine.shared.torch_mode import set_torch_state, torch_state
@@ -193,9 +194,11 @@ class FunctionProxy:
         return value
 
 
-def _write_back(locals_: list, trees: Any, decoder: Decoder) -> None:
+def _write_back(locals_: list, trees: Any, decoder: "JudgeDecoder") -> None:
     """Give every local tensor, array, generator and module argument the state it has in the sandbox
-    (an array changed in shape or dtype cannot change in place: it keeps its own)."""
+    (an array changed in shape or dtype cannot change in place: it keeps its own). A DataFrame or
+    Series the student changed in place cannot be changed here faithfully: the test then counts
+    as having seen a value the engine cannot carry (:meth:`JudgeDecoder._opaque`)."""
     if type(trees) is not list or len(trees) != len(locals_):
         raise DecodeError("bad write-back")
     for local, tree in zip(locals_, trees):
@@ -219,6 +222,9 @@ def _write_back(locals_: list, trees: Any, decoder: Decoder) -> None:
             if not isinstance(new, torch.Generator):
                 raise DecodeError("bad write-back")
             local.set_state(new.get_state())
+        elif is_pandas(local):
+            if not frames_identical(local, new):
+                decoder._opaque(f"{type(local).__name__} changed in place")
         elif isinstance(local, nn.Module):
             if not isinstance(new, nn.Module) or type(new) is not type(local):
                 raise DecodeError("bad write-back")
@@ -243,6 +249,11 @@ class JudgeEncoder(Encoder):
                 return tree
             if type(value) is types.FunctionType:
                 return encode_function(value, encoder)
+            if is_pandas(value):
+                tree = encode_frame(value, encoder)
+                if tree is not None:
+                    encoder.mutables.append(value)
+                return tree
             return encoder.reference(value)
 
         super().__init__(extension, strict=True)
@@ -290,6 +301,8 @@ class JudgeDecoder(Decoder):
         if kind == "pymodule":
             module = shared_module(tree.get("name"))
             return module if module is not None else self._opaque("module")
+        if kind in FRAME_KINDS:
+            return decode_frame(tree, self, depth)
         raise DecodeError("unknown extension")
 
     def _opaque(self, type_name: str) -> Opaque:

@@ -21,6 +21,7 @@ Values (JSON primitives stay primitives; everything else is an object with a typ
     {"t": "gen", "b": i}                                    torch.Generator (its state bytes)
     {"t": "ref", "i": k}                                    the k-th memoised object again
     {"t": "ext", ...}                                       handled by the side's extension hook
+                                                            (modules.py, functions.py, frames.py)
     {"t": "opaque", "type": name}                           an object that is not data
 
 Both sides share this module; each passes hooks for what only it knows (the sandbox encodes a

@@ -40,6 +40,7 @@ from torch import nn
 
 from autograder.engine.protocol import messages, wire
 from autograder.engine.protocol.codec import Decoder, Encoder, type_name
+from autograder.engine.protocol.frames import KINDS as FRAME_KINDS, decode_frame, encode_frame, is_pandas
 from autograder.engine.protocol.functions import decode_function
 from autograder.engine.protocol.modules import decode_module, encode_module
 from autograder.engine.sandbox.notebook_shell import CellRunner
@@ -90,6 +91,8 @@ class Runtime:
         def extension(value, encoder):
             if isinstance(value, nn.Module):  # a student's own subclass travels with a handle
                 return encode_module(value, encoder, classes, handle_of=runtime.remember)
+            if is_pandas(value):  # a DataFrame or Series that rebuilds exactly, else not data
+                return encode_frame(value, encoder)
             if isinstance(value, types.ModuleType):  # the judge uses its own import, by name
                 return {"t": "ext", "k": "pymodule", "name": str(value.__name__)[:100]}
             if isinstance(value, type):
@@ -253,6 +256,10 @@ class RecordingDecoder(Decoder):
             return function
         if tree.get("k") == "code":
             return decode_function(tree, self, depth)
+        if tree.get("k") in FRAME_KINDS:
+            frame = decode_frame(tree, self, depth)
+            self.mutables.append(frame)
+            return frame
         raise ValueError("unknown extension")
 
     def _adopt(self, handle: int, name: str) -> nn.Module:
