@@ -20,9 +20,11 @@ import torch
 import torch.nn.functional as F
 
 if __package__:  # imported as solutions.fewshot_heads_experiments (grading, tests)
+    from . import fewshot_regression_experiments as regression
     from .differentiable_qp import svm_head
     from .digits_cnn import load_digits_arrays
 else:  # the shipped copy, next to the notebook
+    import fewshot_regression_experiments as regression
     from differentiable_qp import svm_head
     from digits_cnn import load_digits_arrays
 
@@ -135,6 +137,7 @@ def head_size(ways: int) -> int:
 
 class Implementations(NamedTuple):
     """The notebook's graded functions the experiments run on (``from_namespace(globals())``)."""
+    ridge_head: Callable
     r2d2_logits: Callable
     crammer_singer_qp: Callable
     anil_outer_gradient: Callable
@@ -165,7 +168,7 @@ class Config(NamedTuple):
 
 METHODS = ("maml", "anil", "r2d2", "svm", "multitask")
 HEAD_VARIANTS = ("stored", "reinitialised", "meta-learned")
-CSV_FIELDS = ("experiment", "method", "shots", "inner_lr", "accuracy", "ci95", "episodes",
+CSV_FIELDS = ("experiment", "method", "shots", "inner_lr", "accuracy", "mse", "ci95", "episodes",
               "train_seconds", "seconds_per_step", "saved_bytes", "device")
 
 
@@ -423,6 +426,13 @@ SIZES = {
     "small": Config(),                                                 # the staff's CPU run: a few minutes
     "full": Config(outer_steps=2000, meta_batch=8, eval_episodes=1000),  # a GPU's worth, nearer the papers
 }
+# the sinusoid regression heads (fewshot_regression_experiments.py): a 40-unit MLP's outer step
+# costs a few milliseconds, so more steps
+REGRESSION_SIZES = {
+    "quick": regression.RegressionConfig(outer_steps=200, eval_episodes=100),
+    "small": regression.RegressionConfig(outer_steps=1500, eval_episodes=300),
+    "full": regression.RegressionConfig(outer_steps=10000, eval_episodes=1000),
+}
 SHOTS = (1, 5)
 TRAIN_INNER_RATES = (-0.2, -0.1, 0.0, 0.1, 0.2)
 
@@ -452,7 +462,9 @@ def run_experiments(impl: Implementations, device: str | None = None, size: str 
     - "heads": stored heads (the multi-task baseline), heads re-initialised to zero at each visit
       and adapted, and ANIL's meta-learned head, all on the same fixed pool of tasks (1 shot);
     - "cost": seconds and saved-tensor bytes (peak CUDA memory on a GPU) of one outer step of
-      each method at 5 shots.
+      each method at 5 shots;
+    - "regression": MAML, ANIL and the ridge head on sinusoid tasks at 5 and 10 shots, query MSE
+      (``fewshot_regression_experiments``; a 40-unit MLP, on the CPU whatever ``device`` is).
     """
     device = ("cuda" if torch.cuda.is_available() else "cpu") if device is None else device
     if size not in SIZES:
@@ -463,9 +475,10 @@ def run_experiments(impl: Implementations, device: str | None = None, size: str 
 
     def record(row):
         rows.append(row)
-        log(f"{row['experiment']:>8} {row['method']:>13} {row['shots']}-shot lr {row['inner_lr']:+.2f}: "
-            + (f"{row['accuracy']:.3f} ± {row['ci95']:.3f}" if "accuracy" in row else
-               f"{row['seconds_per_step'] * 1e3:.1f} ms, {row['saved_bytes'] / 1e6:.1f} MB"))
+        result = (f"accuracy {row['accuracy']:.3f} ± {row['ci95']:.3f}" if "accuracy" in row else
+                  f"MSE {row['mse']:.3f} ± {row['ci95']:.3f}" if "mse" in row else
+                  f"{row['seconds_per_step'] * 1e3:.1f} ms, {row['saved_bytes'] / 1e6:.1f} MB")
+        log(f"{row['experiment']:>10} {row['method']:>13} {row['shots']:>2}-shot lr {row['inner_lr']:+.2f}: {result}")
 
     for shots in SHOTS:
         for method in METHODS:
@@ -478,6 +491,14 @@ def run_experiments(impl: Implementations, device: str | None = None, size: str 
         config = base._replace(shots=5)
         cost = profile_outer_step(method, impl, config, device, data)
         record(_row("cost", method, config, device, seconds_per_step=cost["seconds"], saved_bytes=cost["bytes"]))
+    for shots in regression.SHOTS:
+        for method in regression.METHODS:
+            config = REGRESSION_SIZES[size]._replace(shots=shots)
+            start = time.perf_counter()
+            params = regression.meta_train(method, impl.ridge_head, impl.anil_outer_gradient, config)
+            seconds = time.perf_counter() - start
+            mse, ci95 = regression.evaluate(method, impl.ridge_head, params, config)
+            record(_row("regression", method, config, "cpu", mse=mse, ci95=ci95, train_seconds=seconds))
     return rows
 
 
@@ -491,7 +512,7 @@ def write_csv(rows: list[dict], path) -> None:
 
 def read_csv(path) -> list[dict]:
     """Rows of :func:`write_csv`, numbers parsed back; empty cells dropped."""
-    numbers = {"shots": int, "episodes": int, "saved_bytes": int, "inner_lr": float, "accuracy": float,
+    numbers = {"shots": int, "episodes": int, "saved_bytes": int, "inner_lr": float, "accuracy": float, "mse": float,
                "ci95": float, "train_seconds": float, "seconds_per_step": float}
     with open(path, newline="") as handle:
         return [{key: numbers.get(key, str)(value) for key, value in row.items() if value != ""}
@@ -499,21 +520,24 @@ def read_csv(path) -> list[dict]:
 
 
 def plot_results(rows: list[dict]):
-    """Four panels: accuracy ± 95 % CI per method at 1 and 5 shots; MAML's accuracy against its
+    """Five panels: accuracy ± 95 % CI per method at 1 and 5 shots; MAML's accuracy against its
     meta-training inner rate; the three head variants; seconds and MB per outer step (log
-    scale). Returns the figure."""
+    scale); the sinusoid regression heads' query MSE at 5 and 10 shots. Returns the figure."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(2, 2, figsize=(12, 8))
+    fig, axes = plt.subplots(2, 3, figsize=(17, 8))
     pick = lambda experiment: [r for r in rows if r["experiment"] == experiment]
-    ax = axes[0][0]
-    for offset, shots in zip((-0.2, 0.2), SHOTS):
-        sel = [r for r in pick("accuracy") if r["shots"] == shots]
-        ax.bar([i + offset for i in range(len(sel))], [r["accuracy"] for r in sel], 0.4,
-               yerr=[r["ci95"] for r in sel], capsize=3, label=f"{shots}-shot")
-        ax.set_xticks(range(len(sel)), [r["method"] for r in sel])
-    ax.set(title="5-way meta-test accuracy (95 % CI)", ylabel="accuracy", ylim=(0.5, 1.0))
-    ax.legend()
+
+    def grouped_bars(ax, experiment, shots, value):
+        for offset, k in zip((-0.2, 0.2), shots):
+            sel = [r for r in pick(experiment) if r["shots"] == k]
+            ax.bar([i + offset for i in range(len(sel))], [r[value] for r in sel], 0.4,
+                   yerr=[r["ci95"] for r in sel], capsize=3, label=f"{k}-shot")
+            ax.set_xticks(range(len(sel)), [r["method"] for r in sel])
+        ax.legend()
+
+    grouped_bars(axes[0][0], "accuracy", SHOTS, "accuracy")
+    axes[0][0].set(title="5-way meta-test accuracy (95 % CI)", ylabel="accuracy", ylim=(0.5, 1.0))
     ax = axes[0][1]
     sel = sorted(pick("inner_lr"), key=lambda r: r["inner_lr"])
     if sel:
@@ -522,12 +546,12 @@ def plot_results(rows: list[dict]):
         ax.axvline(0.0, color="grey", lw=0.8)
         ax.set(title=f"MAML, {sel[0]['shots']}-shot: accuracy vs meta-training inner rate",
                xlabel="inner learning rate while meta-training (tested with a positive one)", ylabel="accuracy")
-    ax = axes[1][0]
+    ax = axes[0][2]
     sel = pick("heads")
     ax.bar(range(len(sel)), [r["accuracy"] for r in sel], yerr=[r["ci95"] for r in sel], capsize=3)
     ax.set_xticks(range(len(sel)), [r["method"] for r in sel])
     ax.set(title="heads: stored, re-initialised, meta-learned", ylabel="accuracy", ylim=(0.5, 1.0))
-    ax = axes[1][1]
+    ax = axes[1][0]
     sel = pick("cost")
     xs = range(len(sel))
     ax.bar([x - 0.2 for x in xs], [r["seconds_per_step"] * 1e3 for r in sel], 0.4, label="ms per outer step")
@@ -535,6 +559,9 @@ def plot_results(rows: list[dict]):
     ax.set_xticks(xs, [r["method"] for r in sel])
     ax.set(title="cost of one outer step (5-shot)", yscale="log")
     ax.legend()
+    grouped_bars(axes[1][1], "regression", regression.SHOTS, "mse")
+    axes[1][1].set(title="sinusoid regression: query MSE after adaptation (95 % CI)", ylabel="MSE")
+    axes[1][2].axis("off")
     for ax in axes.flat:
         ax.grid(alpha=0.3)
     fig.tight_layout()

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from solutions import fewshot_heads
 from solutions import fewshot_heads_experiments as fx
+from solutions import fewshot_regression_experiments as rx
 from solutions.maml_es import maml_outer_gradient
 
 torch.set_num_threads(1)
@@ -148,9 +149,11 @@ def test_csv_round_trip_and_plot(tmp_path):
              for r in fx.TRAIN_INNER_RATES]
     rows += [fx._row("heads", v, TINY, "cpu", accuracy=0.7, ci95=0.02, train_seconds=1.0) for v in fx.HEAD_VARIANTS]
     rows += [fx._row("cost", m, TINY, "cpu", seconds_per_step=0.01, saved_bytes=10**6) for m in fx.METHODS]
+    rows += [fx._row("regression", m, rx.RegressionConfig(shots=s), "cpu", mse=0.5, ci95=0.1, train_seconds=1.0)
+             for s in rx.SHOTS for m in rx.METHODS]
     fx.write_csv(rows, tmp_path / "r.csv")
     assert fx.read_csv(tmp_path / "r.csv") == rows
-    assert len(fx.plot_results(rows).axes) == 4
+    assert len(fx.plot_results(rows).axes) == 6
 
 
 def test_committed_results_cover_every_experiment():
@@ -165,5 +168,77 @@ def test_committed_results_cover_every_experiment():
         want |= {("inner_lr", "maml", base.shots, r) for r in fx.TRAIN_INNER_RATES}
         want |= {("heads", v, base.shots, base.inner_lr) for v in fx.HEAD_VARIANTS}
         want |= {("cost", m, 5, base.inner_lr) for m in fx.METHODS}
+        regression = fx.REGRESSION_SIZES[size]
+        want |= {("regression", m, s, regression.inner_lr) for m in rx.METHODS for s in rx.SHOTS}
         assert got == want, path.name
         assert all(r["episodes"] == base.eval_episodes for r in rows), path.name
+        assert all(r["mse"] >= 0 for r in rows if r["experiment"] == "regression"), path.name
+
+
+# ------------------------------------------------------------------------------------------------
+# Sinusoid regression heads
+# ------------------------------------------------------------------------------------------------
+
+RTINY = rx.RegressionConfig(shots=5, queries=7, outer_steps=2, meta_batch=2, inner_steps=2, eval_episodes=3)
+
+
+def _sine_episodes(count):
+    g = torch.Generator().manual_seed(4)
+    return [fx.Episode(*(t.double() for t in rx.sample_sine_episode(RTINY.shots, RTINY.queries, g))) for _ in range(count)]
+
+
+def _double(params):
+    torch.manual_seed(1)
+    return {k: (v.detach().double() + 0.01 * torch.randn(v.shape, dtype=torch.float64)).requires_grad_(True)
+            for k, v in params.items()}
+
+
+@pytest.mark.parametrize("method", ["maml", "anil"])
+def test_regression_routes_are_maml_outer_gradients(method):
+    params = _double(rx.init_parameters(method, RTINY))
+    episodes = _sine_episodes(2)
+    grads = rx.outer_gradients(method, IMPL.ridge_head, IMPL.anil_outer_gradient, params, episodes, RTINY)
+    split = params["body"].numel()
+    theta = torch.cat([params["body"], params["head"]]).detach()
+    rate = torch.full_like(theta, RTINY.inner_lr)
+    if method == "anil":
+        rate[:split] = 0.0
+    mse = lambda x, y: (lambda th: ((rx.predict(rx.features(th[:split], x), th[split:]) - y) ** 2).mean())
+    expected = torch.stack([maml_outer_gradient(theta, mse(sx, sy), mse(qx, qy), rate, RTINY.inner_steps)
+                            for sx, sy, qx, qy in episodes]).mean(0)
+    torch.testing.assert_close(torch.cat([grads["body"], grads["head"]]), expected, rtol=1e-9, atol=1e-12)
+
+
+def test_ridge_regression_route_differentiates_through_the_primal_solve():
+    params = _double(rx.init_parameters("ridge", RTINY))
+    (episode,) = _sine_episodes(1)
+    grads = rx.outer_gradients("ridge", IMPL.ridge_head, IMPL.anil_outer_gradient, params, [episode], RTINY)
+    ones = lambda Z: torch.cat([Z, torch.ones(len(Z), 1, dtype=Z.dtype)], 1)
+    zs, zq = ones(rx.features(params["body"], episode.support_x)), ones(rx.features(params["body"], episode.query_x))
+    lam = params["log_lam"].exp()
+    W = torch.linalg.solve(zs.T @ zs + lam * torch.eye(zs.shape[1], dtype=torch.float64), zs.T @ episode.support_y)
+    loss = ((zq @ W - episode.query_y) ** 2).mean()
+    for name, want in zip(params, torch.autograd.grad(loss, list(params.values()))):
+        torch.testing.assert_close(grads[name], want, rtol=1e-6, atol=1e-9)
+
+
+def test_sine_episodes_are_seeded_and_in_the_family():
+    a = rx.sample_sine_episode(5, 7, torch.Generator().manual_seed(3))
+    b = rx.sample_sine_episode(5, 7, torch.Generator().manual_seed(3))
+    assert all(torch.equal(x, y) for x, y in zip(a, b))
+    x, y = torch.cat([a.support_x, a.query_x]), torch.cat([a.support_y, a.query_y])
+    assert x.shape == (12, 1) and bool(((x >= -5) & (x <= 5)).all()) and float(y.abs().max()) <= 5.0
+    # one amplitude and phase: y / sin(x - phi) is constant for the phase that fits
+    phases = torch.linspace(0, torch.pi, 20001)
+    spread = torch.stack([(y / torch.sin(x - p)).std() for p in phases[1:-1]])
+    assert float(spread.min()) < 1e-3
+
+
+@pytest.mark.parametrize("method", rx.METHODS)
+def test_regression_training_and_evaluation_are_reproducible(method):
+    first = rx.meta_train(method, IMPL.ridge_head, IMPL.anil_outer_gradient, RTINY)
+    again = rx.meta_train(method, IMPL.ridge_head, IMPL.anil_outer_gradient, RTINY)
+    assert all(torch.equal(first[k], again[k]) for k in first)
+    assert not torch.equal(first["body"], rx.init_parameters(method, RTINY)["body"].detach())
+    mse, ci95 = rx.evaluate(method, IMPL.ridge_head, first, RTINY)
+    assert (mse, ci95) == rx.evaluate(method, IMPL.ridge_head, first, RTINY) and mse > 0 and ci95 >= 0
