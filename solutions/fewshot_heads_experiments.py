@@ -422,14 +422,14 @@ def _synchronise(device: str) -> None:
 # --------------------------------------------------------------------------------------------
 
 SIZES = {
-    "quick": Config(outer_steps=60, eval_episodes=100),                # the notebook's default: a first look
+    "quick": Config(outer_steps=40, eval_episodes=80),                 # the notebook's default: a first look
     "small": Config(),                                                 # the staff's CPU run: a few minutes
     "full": Config(outer_steps=2000, meta_batch=8, eval_episodes=1000),  # a GPU's worth, nearer the papers
 }
 # the sinusoid regression heads (fewshot_regression_experiments.py): a 40-unit MLP's outer step
 # costs a few milliseconds, so more steps
 REGRESSION_SIZES = {
-    "quick": regression.RegressionConfig(outer_steps=200, eval_episodes=100),
+    "quick": regression.RegressionConfig(outer_steps=150, eval_episodes=80),
     "small": regression.RegressionConfig(outer_steps=1500, eval_episodes=300),
     "full": regression.RegressionConfig(outer_steps=10000, eval_episodes=1000),
 }

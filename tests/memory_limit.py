@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import pickle
 import resource
+import sys
 from typing import Callable
 
 from autograder.engine.protocol.limits import Limits
@@ -39,6 +40,8 @@ def call_with_memory_limit(fn: Callable, *args, headroom: int = HEADROOM_BYTES):
         status = 0
         try:
             os.close(read)
+            if "torch" in sys.modules:  # the parent's OpenMP workers did not survive the fork:
+                sys.modules["torch"].set_num_threads(1)  # a parallel region would wait for them
             limit = _address_space() + headroom
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
             try:

@@ -377,3 +377,17 @@ def test_implicit_qp_gradient_is_autograd_of_the_ridge_closed_form(seed, n, p):
     (direct,) = torch.autograd.grad(closed_form(Z_closed) @ weights, Z_closed)
     torch.testing.assert_close(through_solver(Z).detach(), closed_form(Z).detach(), atol=1e-8, rtol=1e-8)
     torch.testing.assert_close(implicit, direct, atol=1e-7, rtol=1e-6)
+
+
+def test_solve_qp_returns_the_feasible_interior_point_on_degenerate_svm_duals():
+    """n = 10 points in a few dimensions make the SVM dual degenerate: a KKT re-solve on the
+    guessed active set moved x by up to 4e-3 off the feasible set (seed 14). The value is the
+    interior point's; the gradient still the KKT system's (finite-difference tests above)."""
+    for seed in range(12, 18):
+        g = _generator(seed)
+        p = int(torch.randint(2, 7, (1,), generator=g))  # seed 14: p = 2
+        Z = torch.randn(10, p, generator=g, dtype=DT)
+        labels = torch.arange(5).repeat_interleave(2)
+        Q, q, G, h, A, b = crammer_singer_qp(Z, labels, 5, 5.0, 1e-3)
+        x = solve_qp(Q, q, G, h, A, b)
+        assert float((G @ x - h).clamp(min=0).max()) <= 1e-8 and float((A @ x - b).abs().max()) <= 1e-8
