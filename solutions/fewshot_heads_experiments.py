@@ -98,15 +98,8 @@ def _body_shapes() -> tuple[tuple[int, ...], ...]:
 
 
 def init_body(generator: torch.Generator) -> torch.Tensor:
-    """He-initialised weights (std √(2/fan_in)) and zero biases, flattened in layer order."""
-    parts = []
-    for shape in _body_shapes():
-        if len(shape) == 1:
-            parts.append(torch.zeros(shape))
-        else:
-            fan_in = math.prod(shape[1:])
-            parts.append(torch.randn(shape, generator=generator) * math.sqrt(2.0 / fan_in))
-    return torch.cat([p.reshape(-1) for p in parts])
+    """The CNN body's parameters, He-initialised (``regression.he_initialised``)."""
+    return regression.he_initialised(_body_shapes(), generator)
 
 
 def features(body: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -303,16 +296,6 @@ def meta_train(method: str, impl: Implementations, config: Config, data: Rotated
     return {name: p.detach() for name, p in params.items()}
 
 
-def _adapt(loss: Callable[[torch.Tensor], torch.Tensor], start: torch.Tensor, lr: float, steps: int) -> torch.Tensor:
-    """Plain gradient descent: x ← x − lr·∇loss(x), ``steps`` times (no graph kept)."""
-    x = start.detach()
-    for _ in range(steps):
-        x = x.requires_grad_(True)
-        (grad,) = torch.autograd.grad(loss(x), x)
-        x = (x - lr * grad).detach()
-    return x
-
-
 def query_logits(method: str, impl: Implementations, params: dict, episode: Episode, config: Config) -> torch.Tensor:
     """Meta-test predictions: maml adapts every parameter and anil/meta-learned the head
     (``config.inner_steps`` steps at ``test_inner_lr``); r2d2/svm solve their head; bodies
@@ -323,12 +306,12 @@ def query_logits(method: str, impl: Implementations, params: dict, episode: Epis
     with torch.enable_grad():
         if method == "maml":
             split = params["body"].numel()
-            theta = _adapt(lambda th: _ce(linear_logits(features(th[:split], sx), th[split:], ways), sy),
-                           torch.cat([params["body"], params["head"]]), lr, steps)
+            support_loss = lambda th: _ce(linear_logits(features(th[:split], sx), th[split:], ways), sy)
+            theta = regression.gradient_descent(support_loss, torch.cat([params["body"], params["head"]]), lr, steps)
             return linear_logits(features(theta[:split], qx), theta[split:], ways).detach()
         if method in ("anil", "meta-learned"):
             zs = features(params["body"], sx).detach()
-            head = _adapt(lambda h: _ce(linear_logits(zs, h, ways), sy), params["head"], lr, steps)
+            head = regression.gradient_descent(lambda h: _ce(linear_logits(zs, h, ways), sy), params["head"], lr, steps)
             return linear_logits(features(params["body"], qx), head, ways).detach()
     with torch.no_grad():
         if method in ("r2d2", "svm"):

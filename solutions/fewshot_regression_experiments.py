@@ -70,11 +70,17 @@ def _shapes() -> tuple[tuple[int, ...], ...]:
     return (HIDDEN, 1), (HIDDEN,), (HIDDEN, HIDDEN), (HIDDEN,)
 
 
-def init_body(generator: torch.Generator) -> torch.Tensor:
-    """He-initialised weights (std √(2/fan_in)) and zero biases, flattened in layer order."""
-    parts = [torch.zeros(s) if len(s) == 1 else torch.randn(s, generator=generator) * math.sqrt(2.0 / s[1])
-             for s in _shapes()]
+def he_initialised(shapes, generator: torch.Generator) -> torch.Tensor:
+    """Weights ~ N(0, 2/fan_in) (He), fan_in = ∏ shape[1:], and zero biases (the 1-d shapes),
+    flattened in order into one parameter vector."""
+    parts = [torch.zeros(s) if len(s) == 1 else torch.randn(s, generator=generator) * math.sqrt(2.0 / math.prod(s[1:]))
+             for s in shapes]
     return torch.cat([p.reshape(-1) for p in parts])
+
+
+def init_body(generator: torch.Generator) -> torch.Tensor:
+    """The MLP body's parameters, He-initialised (:func:`he_initialised`)."""
+    return he_initialised(_shapes(), generator)
 
 
 def features(body: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
